@@ -1,0 +1,14 @@
+/**
+ * The client bundle: progressive enhancement only. Every page works without it; each enhancer looks for its
+ * own `data-enhance` hook and does nothing when absent. Enhancer modules register themselves on import.
+ */
+import { runEnhancers } from './registry.ts';
+
+function run(): void {
+  runEnhancers();
+  // Move focus to a form's error summary so keyboard and screen-reader users hear what went wrong.
+  document.getElementById('form-error')?.focus();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', run);
+else run();

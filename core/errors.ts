@@ -1,0 +1,42 @@
+/**
+ * The one error vocabulary. Domain code throws AppError with a stable id; the HTTP layer maps ids to status
+ * codes in one table (server/http/error-status.ts), pages show the same message, sockets ack with the same shape.
+ */
+export const errorIds = [
+  'validation_failed',
+  'malformed_json',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unauthenticated',
+  'session_expired',
+  'token_revoked',
+  'csrf_failed',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'idempotency_conflict',
+  'immutable',
+  'rate_limited',
+  'internal',
+] as const;
+export type ErrorId = (typeof errorIds)[number];
+
+/** Per-field problems, keyed by a dotted path, ready to show next to form fields. */
+export type FieldErrors = Record<string, string>;
+
+export class AppError extends Error {
+  constructor(
+    public readonly id: ErrorId,
+    message: string,
+    public readonly details?: { fields?: FieldErrors; [key: string]: unknown },
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what: string) => new AppError('not_found', `${what} was not found.`);
+export const forbidden = (message = 'You are not allowed to do that.') => new AppError('forbidden', message);
+export const conflict = (message: string, details?: Record<string, unknown>) => new AppError('conflict', message, details);
+export const invalid = (message: string, fields?: FieldErrors) =>
+  new AppError('validation_failed', message, fields ? { fields } : undefined);

@@ -1,0 +1,79 @@
+import { hasRole, type Actor } from '../accounts/actor.ts';
+import type { Visibility } from '../observations/observation.schema.ts';
+import { AppError } from './errors.ts';
+
+/**
+ * The one authorization policy: every HTTP route, page and socket handler asks `authorize` before acting.
+ * Rules are data: one function per action, reading the actor and (where it matters) the resource.
+ */
+export interface ObservationRef { submittedBy: string; visibility: Visibility; deletedAt: Date | null }
+export interface CodingRef { coderId: string }
+export interface EthogramVersionRef { status: 'draft' | 'published' | 'deprecated' }
+export interface UserRef { id: string }
+
+type Rules = {
+  'ethogram.read': (a: Actor, r: EthogramVersionRef) => boolean;
+  'ethogram.create': (a: Actor) => boolean;
+  'ethogram.edit': (a: Actor, r: EthogramVersionRef) => boolean;
+  'ethogram.publish': (a: Actor, r: EthogramVersionRef) => boolean;
+  'observation.list': (a: Actor) => boolean;
+  'observation.read': (a: Actor, r: ObservationRef) => boolean;
+  'observation.create': (a: Actor) => boolean;
+  'observation.update': (a: Actor, r: ObservationRef) => boolean;
+  'observation.triage': (a: Actor, r: ObservationRef) => boolean;
+  'observation.delete': (a: Actor, r: ObservationRef) => boolean;
+  'observation.restore': (a: Actor, r: ObservationRef) => boolean;
+  'observation.history': (a: Actor, r: ObservationRef) => boolean;
+  'observation.tag': (a: Actor, r: ObservationRef) => boolean;
+  'coding.create': (a: Actor, r: ObservationRef) => boolean;
+  'coding.withdraw': (a: Actor, r: CodingRef) => boolean;
+  'token.manage': (a: Actor) => boolean;
+  'user.manage': (a: Actor) => boolean;
+  'trash.view': (a: Actor) => boolean;
+};
+export type Action = keyof Rules;
+
+const isOwner = (a: Actor, r: ObservationRef) => a.kind === 'user' && a.id === r.submittedBy;
+const canSee = (a: Actor, r: ObservationRef) =>
+  r.deletedAt ? hasRole(a, 'admin') : r.visibility === 'public' || a.kind === 'user';
+
+const rules: Rules = {
+  'ethogram.read': (a, r) => r.status !== 'draft' || hasRole(a, 'researcher'),
+  'ethogram.create': (a) => hasRole(a, 'researcher'),
+  'ethogram.edit': (a, r) => hasRole(a, 'researcher') && r.status === 'draft',
+  'ethogram.publish': (a, r) => hasRole(a, 'researcher') && r.status === 'draft',
+  'observation.list': () => true,
+  'observation.read': canSee,
+  'observation.create': (a) => a.kind === 'user',
+  'observation.update': (a, r) => canSee(a, r) && !r.deletedAt && (isOwner(a, r) || hasRole(a, 'admin')),
+  'observation.triage': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
+  'observation.delete': (a, r) => !r.deletedAt && (isOwner(a, r) || hasRole(a, 'admin')),
+  'observation.restore': (a, r) => !!r.deletedAt && hasRole(a, 'admin'),
+  'observation.history': canSee,
+  'observation.tag': (a, r) => canSee(a, r) && !r.deletedAt && (isOwner(a, r) || hasRole(a, 'researcher')),
+  'coding.create': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
+  'coding.withdraw': (a, r) => hasRole(a, 'researcher') && (a.id === r.coderId || hasRole(a, 'admin')),
+  'token.manage': (a) => a.kind === 'user',
+  'user.manage': (a) => hasRole(a, 'admin'),
+  'trash.view': (a) => hasRole(a, 'admin'),
+};
+
+/** True when the actor may take the action on the resource. */
+export function can<A extends Action>(actor: Actor, action: A, ...resource: Parameters<Rules[A]> extends [Actor, infer R] ? [R] : []): boolean {
+  return (rules[action] as (a: Actor, r?: unknown) => boolean)(actor, resource[0]);
+}
+
+/**
+ * Throws unless the actor may act: `unauthenticated` for anonymous visitors (so they are asked to sign in),
+ * `forbidden` for signed-in people who lack the right.
+ */
+export function authorize<A extends Action>(actor: Actor, action: A, ...resource: Parameters<Rules[A]> extends [Actor, infer R] ? [R] : []): void {
+  if (can(actor, action, ...resource)) return;
+  if (actor.kind === 'anonymous') throw new AppError('unauthenticated', 'Sign in to do that.');
+  throw new AppError('forbidden', `Your role (${actor.role}) does not allow ${describe(action)}.`);
+}
+
+function describe(action: Action): string {
+  const [thing, verb] = action.split('.') as [string, string];
+  return `${verb} on this ${thing}`;
+}

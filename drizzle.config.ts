@@ -1,0 +1,7 @@
+import { defineConfig } from 'drizzle-kit';
+
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: ['./core/core.schema.ts', './accounts/account.schema.ts', './ethograms/ethogram.schema.ts', './observations/observation.schema.ts'],
+  out: './server/db/migrations',
+});

@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm';
+import {
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uuid,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+import { users } from '../accounts/account.schema.ts';
+import { behaviours, ethogramVersions } from '../ethograms/ethogram.schema.ts';
+import type { Transcript } from './transcript.schema.ts';
+
+/** PostgreSQL full-text vector; written by the commands from title, surprise and transcript text. */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+export const observationStatuses = ['submitted', 'triaged', 'coded', 'verified', 'rejected', 'duplicate'] as const;
+export type ObservationStatus = (typeof observationStatuses)[number];
+export const observationStatusEnum = pgEnum('observation_status', observationStatuses);
+export const visibilities = ['members', 'public'] as const;
+export type Visibility = (typeof visibilities)[number];
+export const visibilityEnum = pgEnum('visibility', visibilities);
+
+/** Where the observation came from and under which conditions: the typed subject of the sighting. */
+export interface Provenance {
+  capture: string;
+  interface?: string;
+  endpoint?: string;
+  sampling?: Record<string, unknown>;
+  systemPromptSha256?: string;
+  tools?: string[];
+  harness?: string;
+  runtime?: string;
+  quantization?: string;
+}
+
+export const observations = pgTable(
+  'observations',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    title: text('title').notNull(),
+    surprise: text('surprise').notNull(),
+    status: observationStatusEnum('status').notNull().default('submitted'),
+    duplicateOf: uuid('duplicate_of').references((): AnyPgColumn => observations.id),
+    visibility: visibilityEnum('visibility').notNull().default('members'),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    modelVersion: text('model_version'),
+    provenance: jsonb('provenance').$type<Provenance>().notNull(),
+    observedAt: timestamp('observed_at', { withTimezone: true }).notNull(),
+    submittedBy: uuid('submitted_by').notNull().references(() => users.id),
+    rawPayload: text('raw_payload').notNull(),
+    rawSha256: text('raw_sha256').notNull(),
+    transcript: jsonb('transcript').$type<Transcript>().notNull(),
+    evidenceLinks: jsonb('evidence_links').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    search: tsvector('search').notNull(),
+    revision: integer('revision').notNull().default(1),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    deletedBy: uuid('deleted_by').references(() => users.id),
+  },
+  (t) => [
+    index('observations_observed_at_idx').on(t.observedAt.desc(), t.id),
+    index('observations_created_at_idx').on(t.createdAt.desc(), t.id),
+    index('observations_provider_model_idx').on(t.provider, t.model),
+    index('observations_model_idx').on(t.model),
+    index('observations_status_idx').on(t.status),
+    index('observations_submitted_by_idx').on(t.submittedBy),
+    index('observations_tags_idx').using('gin', t.tags),
+    index('observations_search_idx').using('gin', t.search),
+    index('observations_raw_sha_idx').on(t.rawSha256),
+  ],
+);
+
+export const codingMethods = ['manual', 'llm_judge', 'classifier', 'rule', 'live'] as const;
+export const codingMethodEnum = pgEnum('coding_method', codingMethods);
+export const codingStatuses = ['proposed', 'accepted', 'rejected'] as const;
+export const codingStatusEnum = pgEnum('coding_status', codingStatuses);
+
+/**
+ * One behaviour code applied to an observation, either to a span of one message part or to the whole
+ * observation. Pinned to the ethogram version it was made against. Withdrawal keeps the row (and a revision).
+ */
+export const codings = pgTable(
+  'codings',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    observationId: uuid('observation_id').notNull().references(() => observations.id),
+    ethogramVersionId: uuid('ethogram_version_id').notNull().references(() => ethogramVersions.id),
+    behaviourId: uuid('behaviour_id').notNull().references(() => behaviours.id),
+    messageId: text('message_id'),
+    partIndex: integer('part_index'),
+    charStart: integer('char_start'),
+    charEnd: integer('char_end'),
+    /** The coded text as it stood, so the span stays readable even if rendering changes. */
+    quote: text('quote'),
+    modifiers: jsonb('modifiers').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    coderId: uuid('coder_id').notNull().references(() => users.id),
+    method: codingMethodEnum('method').notNull().default('manual'),
+    confidence: real('confidence'),
+    rationale: text('rationale').notNull().default(''),
+    status: codingStatusEnum('status').notNull().default('accepted'),
+    revision: integer('revision').notNull().default(1),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    withdrawnAt: timestamp('withdrawn_at', { withTimezone: true }),
+    withdrawnBy: uuid('withdrawn_by').references(() => users.id),
+  },
+  (t) => [
+    index('codings_observation_idx').on(t.observationId),
+    index('codings_behaviour_idx').on(t.behaviourId),
+  ],
+);

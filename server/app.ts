@@ -1,0 +1,95 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import path from 'node:path';
+import express, { type Request } from 'express';
+import { Server as SocketServer } from 'socket.io';
+import { AppError } from '../core/errors.ts';
+import type { AppDeps } from './app-deps.ts';
+import { clientAssets } from './http/client-assets.ts';
+import { FLASH_COOKIE, readCookies } from './http/cookies.ts';
+import { authenticate } from './http/middleware/authenticate.ts';
+import { csrfToken, verifyCsrf } from './http/middleware/csrf.ts';
+import { errorHandler } from './http/middleware/errors.ts';
+import { apiRouter } from './http/routes/api.routes.ts';
+import { pagesRouter } from './pages/pages.router.ts';
+import { attachRealtime } from './realtime/realtime.ts';
+import { createViewEngine, viewsDir } from './views/engine.ts';
+
+export interface App {
+  express: express.Express;
+  http: HttpServer;
+  io: SocketServer;
+  /** Closes sockets and the HTTP server (the database is the caller's to close). */
+  close(): Promise<void>;
+}
+
+/** Builds the whole application from its dependencies without listening or touching globals. */
+export function createApp(deps: AppDeps): App {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.engine('hbs', createViewEngine());
+  app.set('view engine', 'hbs');
+  app.set('views', viewsDir);
+
+  app.use((_req, res, next) => {
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'same-origin',
+      'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    });
+    next();
+  });
+  app.use('/assets', clientAssets(path.resolve(viewsDir, '../../client')));
+
+  app.use(
+    express.json({
+      limit: deps.config.bodyLimit,
+      type: ['application/json', 'application/*+json'],
+      verify: (req, _res, buf) => {
+        (req as Request).rawBody = buf.toString('utf8');
+      },
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: deps.config.bodyLimit, parameterLimit: 5000 }));
+  app.use(authenticate(deps));
+  app.use((req, res, next) => {
+    // Pages read these; computing the CSRF token lazily would need a getter the templates cannot see.
+    if (req.method === 'GET' && !req.path.startsWith('/api/')) {
+      res.locals.csrfToken = csrfToken(req, res, deps);
+      res.locals.actor = req.auth.actor;
+      res.locals.signedIn = req.auth.actor.kind === 'user';
+      res.locals.currentPath = req.path;
+      res.locals.isResearcher = req.auth.actor.kind === 'user' && req.auth.actor.role !== 'contributor';
+      res.locals.isAdmin = req.auth.actor.kind === 'user' && req.auth.actor.role === 'admin';
+      const flashMessage = readCookies(req)[FLASH_COOKIE];
+      if (flashMessage) {
+        res.locals.flash = flashMessage.slice(0, 300);
+        res.clearCookie(FLASH_COOKIE, { path: '/' });
+      }
+    }
+    next();
+  });
+  app.use(verifyCsrf(deps));
+
+  app.use('/api/v1', apiRouter(deps));
+  app.use('/', pagesRouter(deps));
+  app.use((req, _res, next) => next(new AppError('not_found', `Nothing lives at ${req.method} ${req.path}.`)));
+  app.use(errorHandler(deps));
+
+  const http = createServer(app);
+  const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: deps.config.bodyLimit });
+  attachRealtime(io, deps);
+
+  return {
+    express: app,
+    http,
+    io,
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.close();
+        http.closeAllConnections?.();
+        http.close(() => resolve());
+      }),
+  };
+}

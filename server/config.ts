@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * Every configuration key, parsed once at boot from the environment. Each key documents its variable name;
+ * the README's configuration reference is generated from the same descriptions (`npx menagerie config`).
+ */
+export const configKeys = {
+  port: { env: 'PORT', doc: 'HTTP port to listen on.', example: '3000' },
+  host: { env: 'HOST', doc: 'Interface to bind.', example: '0.0.0.0' },
+  dataDir: { env: 'MENAGERIE_DATA_DIR', doc: 'Folder of the embedded PGlite database (ignored when DATABASE_URL is set).', example: './data' },
+  databaseUrl: { env: 'DATABASE_URL', doc: 'PostgreSQL connection string; when set, a PostgreSQL server is used instead of PGlite.', example: 'postgres://user:pass@localhost:5432/menagerie' },
+  databasePoolSize: { env: 'DATABASE_POOL_SIZE', doc: 'Connections in the PostgreSQL pool.', example: '20' },
+  secret: { env: 'MENAGERIE_SECRET', doc: 'Secret for CSRF tokens; generated and kept in the data folder (or database) when absent.', example: '(32+ random characters)' },
+  bodyLimit: { env: 'MENAGERIE_BODY_LIMIT', doc: 'Largest request body accepted, in bytes; larger bodies get 413.', example: '2097152' },
+  sessionDays: { env: 'MENAGERIE_SESSION_DAYS', doc: 'Days a sign-in lasts without activity.', example: '14' },
+  secureCookies: { env: 'MENAGERIE_SECURE_COOKIES', doc: 'Mark cookies Secure (set to true behind HTTPS). Default: true when NODE_ENV=production.', example: 'false' },
+  baseUrl: { env: 'MENAGERIE_BASE_URL', doc: 'Public URL of the site, used in links and the OpenAPI document.', example: 'http://localhost:3000' },
+  logLevel: { env: 'LOG_LEVEL', doc: 'silent, error, info or debug.', example: 'info' },
+  loadStarter: { env: 'MENAGERIE_LOAD_STARTER', doc: 'Load the starter ethogram on first start.', example: 'true' },
+} as const;
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  host: z.string().default('0.0.0.0'),
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z.string().url().optional(),
+  databasePoolSize: z.coerce.number().int().min(1).max(200).default(20),
+  secret: z.string().min(32, 'must be at least 32 characters').optional(),
+  bodyLimit: z.coerce.number().int().min(1024).default(2 * 1024 * 1024),
+  sessionDays: z.coerce.number().min(0.001).max(365).default(14),
+  secureCookies: bool.optional(),
+  baseUrl: z.string().url().default('http://localhost:3000'),
+  logLevel: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
+  loadStarter: bool.default(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads configuration from an environment map; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw: Record<string, string> = {};
+  for (const [key, { env: name }] of Object.entries(configKeys)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0]) as keyof typeof configKeys;
+        return `${configKeys[key]?.env ?? key}: ${i.message}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
+
+/** A config for tests and embedding: defaults plus overrides, no environment read. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...configSchema.parse({}), logLevel: 'silent', loadStarter: false, ...overrides };
+}

@@ -1,0 +1,14 @@
+import express, { type Router } from 'express';
+import type { AppDeps } from '../../app-deps.ts';
+import { accountsApi } from './accounts.routes.ts';
+import { ethogramsApi } from './ethograms.routes.ts';
+import { observationsApi } from './observations.routes.ts';
+
+/** The JSON API under /api/v1: one router per resource. */
+export function apiRouter(deps: AppDeps): Router {
+  const router = express.Router();
+  router.use(accountsApi(deps));
+  router.use(ethogramsApi(deps));
+  router.use(observationsApi(deps));
+  return router;
+}

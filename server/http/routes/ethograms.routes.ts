@@ -1,0 +1,7 @@
+import express, { type Router } from 'express';
+import type { AppDeps } from '../../app-deps.ts';
+
+export function ethogramsApi(_deps: AppDeps): Router {
+  const router = express.Router();
+  return router;
+}

@@ -1,0 +1,20 @@
+import express, { type Router } from 'express';
+import type { AppDeps } from '../app-deps.ts';
+import { accountPages } from './account.pages.ts';
+import { adminPages } from './admin.pages.ts';
+import { authPages } from './auth.pages.ts';
+import { ethogramPages } from './ethograms.pages.ts';
+import { homePage } from './home.page.ts';
+import { observationPages } from './observations.pages.ts';
+
+/** Server-rendered pages; each controller parses, loads, authorizes, calls the same commands as the API, renders. */
+export function pagesRouter(deps: AppDeps): Router {
+  const router = express.Router();
+  router.use(homePage(deps));
+  router.use(authPages(deps));
+  router.use(accountPages(deps));
+  router.use(adminPages(deps));
+  router.use(ethogramPages(deps));
+  router.use(observationPages(deps));
+  return router;
+}

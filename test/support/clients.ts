@@ -107,7 +107,7 @@ export interface TestUser { id: string; email: string; password: string; role: R
  * Makes a user with the given role straight through the domain commands, plus an API client for them.
  * The first user of a database is an admin whatever is asked, so call `makeUser(app, 'admin')` first.
  */
-export async function makeUser(app: TestApp, role: Role, name = role): Promise<TestUser> {
+export async function makeUser(app: TestApp, role: Role, name: string = role): Promise<TestUser> {
   const ctx = { db: app.deps.db, actor: anonymous, now: app.deps.now };
   const email = `${name}-${randomBytes(4).toString('hex')}@example.org`;
   const password = `pw-${randomBytes(8).toString('hex')}`;

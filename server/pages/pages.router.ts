@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { AppDeps } from '../app-deps.ts';
 import { accountPages } from './account.pages.ts';
 import { adminPages } from './admin.pages.ts';
+import { apiDocsPage } from './api-docs.page.ts';
 import { authPages } from './auth.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
@@ -14,6 +15,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(authPages(deps));
   router.use(accountPages(deps));
   router.use(adminPages(deps));
+  router.use(apiDocsPage(deps));
   router.use(ethogramPages(deps));
   router.use(observationPages(deps));
   return router;

@@ -3,6 +3,7 @@ import type { AppDeps } from '../../app-deps.ts';
 import { accountsApi } from './accounts.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
 import { observationsApi } from './observations.routes.ts';
+import { openApiRoute } from './openapi.routes.ts';
 
 /** The JSON API under /api/v1: one router per resource. */
 export function apiRouter(deps: AppDeps): Router {
@@ -10,5 +11,6 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
   router.use(observationsApi(deps));
+  router.use(openApiRoute(deps));
   return router;
 }

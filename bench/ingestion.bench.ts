@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { openDatabase } from '../server/db/client.ts';
+import { parseTranscript } from '../observations/transcript/parse-transcript.ts';
+import { startAppProcess } from './lib/app-process.ts';
+import { runLoad } from './lib/load.ts';
+import type { PgServer } from './lib/postgres-server.ts';
+import { percentile, type Figure } from './lib/stats.ts';
+import { observationPayload, rng } from './lib/transcripts.ts';
+
+const CONCURRENCY = 32;
+
+/** Pre-generated request bodies (generation stays out of the timed loop). */
+function payloads(n: number) {
+  const rand = rng(42);
+  return Array.from({ length: n }, (_, i) => JSON.stringify(observationPayload(rand, i)));
+}
+
+/** The row the app would write for a payload, prepared ahead so the baseline measures only the INSERT. */
+function baselineRow(body: string) {
+  const p = JSON.parse(body);
+  const raw = typeof p.transcript === 'string' ? p.transcript : JSON.stringify(p.transcript);
+  const parsed = parseTranscript(raw, 'auto');
+  if (!parsed.ok) throw new Error('bench payload does not parse');
+  const text = parsed.transcript.messages.flatMap((m) => m.parts.map((x) => ('text' in x ? x.text : ''))).join('\n');
+  return [
+    p.title, p.surprise, p.provider, p.model, p.modelVersion,
+    JSON.stringify({ capture: 'api', interface: p.interface, sampling: p.sampling }),
+    p.observedAt, raw, createHash('sha256').update(raw).digest('hex'), JSON.stringify(parsed.transcript), p.tags, text,
+  ];
+}
+
+const INSERT = `insert into observations (title, surprise, provider, model, model_version, provenance, observed_at, submitted_by,
+  raw_payload, raw_sha256, transcript, tags, search, visibility)
+  values ($1, $2, $3, $4, $5, $6, $7, $13, $8, $9, $10, $11,
+  setweight(to_tsvector('english', $1), 'A') || setweight(to_tsvector('english', $2), 'B') || setweight(to_tsvector('english', $12), 'C'), 'members')`;
+
+async function plainInsertRate(rows: unknown[][], query: (text: string, values: unknown[]) => Promise<unknown>, concurrency: number, userId: string) {
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        await query(INSERT, [...row, userId]);
+      }
+    }),
+  );
+  return rows.length / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+async function makeUser(db: { execute: (q: ReturnType<typeof sql>) => Promise<unknown> }): Promise<string> {
+  const r = (await db.execute(sql`insert into users (email, display_name, password_hash, role) values ('base@example.org', 'base', 'x', 'admin') returning id`)) as { rows: { id: string }[] };
+  return r.rows[0]!.id;
+}
+
+export async function ingestionOnPostgres(server: PgServer, total: number): Promise<{ figures: Figure[]; appUrl: string; token: string; stop: () => Promise<void>; dbUrl: string }> {
+  const bodies = payloads(Math.min(total, 4000));
+  const rows = bodies.map(baselineRow);
+
+  // Baseline: plain pg INSERTs of the same rows, 32 connections, same schema and indexes.
+  const baseUrl = await server.createDatabase('menagerie_bench_baseline');
+  const baseDb = await openDatabase({ databaseUrl: baseUrl, poolSize: 2 });
+  await baseDb.migrate();
+  const baseUser = await makeUser(baseDb.db as never);
+  await baseDb.close();
+  const pool = new pg.Pool({ connectionString: baseUrl, max: CONCURRENCY });
+  const allRows = Array.from({ length: total }, (_, i) => rows[i % rows.length]!);
+  await plainInsertRate(allRows.slice(0, 500), (t, v) => pool.query(t, v), CONCURRENCY, baseUser);
+  const baselineRate = await plainInsertRate(allRows, (t, v) => pool.query(t, v), CONCURRENCY, baseUser);
+  await pool.end();
+
+  // The app: the real server in its own process, its own database.
+  const dbUrl = await server.createDatabase('menagerie_bench_app');
+  const app = await startAppProcess({ DATABASE_URL: dbUrl, DATABASE_POOL_SIZE: String(CONCURRENCY) });
+  const request = (i: number) => ({ method: 'POST', path: '/api/v1/observations', body: bodies[i % bodies.length]!, headers: { authorization: `Bearer ${app.token}` } });
+  await runLoad({ url: app.url, concurrency: CONCURRENCY, total: 1000, request, expectStatus: 201 });
+  const rssIdle = app.rssMb();
+  const load = await runLoad({ url: app.url, concurrency: CONCURRENCY, total, request, expectStatus: 201 });
+  if (load.errors) console.log(`  ingestion errors: ${load.errors} (statuses ${JSON.stringify(load.statuses)})`);
+  const p99 = percentile(load.latenciesMs, 99);
+  const rssAfter = app.rssMb();
+  console.log(`  PostgreSQL ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p50 ${percentile(load.latenciesMs, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; plain INSERT ${baselineRate.toFixed(0)}/s`);
+  return {
+    dbUrl,
+    appUrl: app.url,
+    token: app.token,
+    stop: app.stop,
+    figures: [
+      { name: 'ingest rate (PostgreSQL)', value: load.rate, unit: 'obs/s', baselineName: 'plain pg INSERT', baseline: baselineRate, target: '>= 1000/s and >= 0.40 x baseline', pass: load.rate >= 1000 && load.rate >= 0.4 * baselineRate && load.errors === 0 },
+      { name: 'ingest p99 latency (PostgreSQL)', value: p99, unit: 'ms', baselineName: 'p50 same run', baseline: percentile(load.latenciesMs, 50), target: '< 100 ms', pass: p99 < 100 },
+      { name: 'server RSS after ingestion', value: rssAfter, unit: 'MB', baselineName: 'RSS after warm-up', baseline: rssIdle, target: '< 300 MB', pass: rssAfter < 300 },
+    ],
+  };
+}
+
+export async function ingestionOnPglite(total: number): Promise<Figure[]> {
+  const bodies = payloads(Math.min(total, 2000));
+  const rows = bodies.map(baselineRow);
+  // Baseline: plain INSERTs into an in-process PGlite with the same schema.
+  const client = await PGlite.create();
+  const base = await openDatabase({ pglite: client });
+  await base.migrate();
+  const userId = await makeUser(base.db as never);
+  const allRows = Array.from({ length: total }, (_, i) => rows[i % rows.length]!);
+  const baselineRate = await plainInsertRate(allRows, (t, v) => client.query(t, v), CONCURRENCY, userId);
+  await base.close();
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'menagerie-bench-pglite-'));
+  const app = await startAppProcess({ MENAGERIE_DATA_DIR: dataDir });
+  const request = (i: number) => ({ method: 'POST', path: '/api/v1/observations', body: bodies[i % bodies.length]!, headers: { authorization: `Bearer ${app.token}` } });
+  await runLoad({ url: app.url, concurrency: CONCURRENCY, total: 300, request, expectStatus: 201 });
+  const load = await runLoad({ url: app.url, concurrency: CONCURRENCY, total, request, expectStatus: 201 });
+  if (load.errors) console.log(`  PGlite ingestion errors: ${load.errors} (statuses ${JSON.stringify(load.statuses)})`);
+  console.log(`  PGlite ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p99 ${percentile(load.latenciesMs, 99).toFixed(1)} ms`);
+  await app.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  return [
+    { name: 'ingest rate (PGlite)', value: load.rate, unit: 'obs/s', baselineName: 'plain PGlite INSERT', baseline: baselineRate, target: '>= 300/s', pass: load.rate >= 300 && load.errors === 0 },
+  ];
+}

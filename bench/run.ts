@@ -1,0 +1,33 @@
+// `npm run bench`: the issue's performance targets, each printed beside a baseline measured in the same run.
+//   BENCH_DATABASE_URL=postgres://...  use this server instead of starting a throwaway cluster
+//   BENCH_QUICK=1                       smaller runs (a smoke test of the benchmark itself)
+import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
+import { startPostgres } from './lib/postgres-server.ts';
+import { printFigures, type Figure } from './lib/stats.ts';
+import { searchBench, seedObservations } from './search.bench.ts';
+
+const quick = process.env.BENCH_QUICK === '1';
+const figures: Figure[] = [];
+
+console.log(`Menagerie benchmark (Node ${process.version}${quick ? ', quick' : ''})`);
+const server = await startPostgres();
+try {
+  if (server) {
+    console.log('\n[1/3] ingestion on PostgreSQL');
+    const pgRun = await ingestionOnPostgres(server, quick ? 3000 : 20000);
+    figures.push(...pgRun.figures);
+    console.log('\n[2/3] search and filtered listing');
+    const total = await seedObservations(pgRun.dbUrl, quick ? 20000 : 100000);
+    console.log(`  ${total} observations`);
+    figures.push(...(await searchBench(pgRun.appUrl, pgRun.token, pgRun.dbUrl)));
+    await pgRun.stop();
+  } else {
+    console.log('No PostgreSQL server binaries found and BENCH_DATABASE_URL unset: PostgreSQL figures skipped.');
+  }
+  console.log('\n[3/3] ingestion on PGlite');
+  figures.push(...(await ingestionOnPglite(quick ? 1000 : 5000)));
+} finally {
+  server?.stop();
+}
+console.log('\nResults');
+printFigures(figures);

@@ -36,3 +36,9 @@ test('every key is documented with its variable', () => {
     assert.ok(entry.doc.length > 10, key);
   }
 });
+
+test('the README documents every configuration variable', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const { env } of Object.values(configKeys)) assert.ok(readme.includes(`\`${env}\``), `README mentions ${env}`);
+});

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { settings } from '../core/core.schema.ts';
 import type { Db } from '../core/db.ts';
+import { purgeExpiredSessions } from '../accounts/sessions.ts';
 import { loadStarterEthogram } from '../ethograms/load-starter.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
 /**
- * First-start work for an instance: the CSRF secret (configured, or generated once and kept in the database so
+ * Boot-time work for an instance: expired sessions removed, the CSRF secret (configured, or generated once and kept in the database so
  * restarts and several processes agree) and the starter ethogram (loaded once, unless disabled).
  */
 export async function prepareInstance(opts: { db: Db; config: Config; logger: Logger; now: () => Date }): Promise<{ secret: string }> {
@@ -18,6 +19,7 @@ export async function prepareInstance(opts: { db: Db; config: Config; logger: Lo
     const [row] = await opts.db.select().from(settings).where(eq(settings.key, 'secret'));
     secret = String(row!.value);
   }
+  await purgeExpiredSessions(opts.db, opts.now());
   if (opts.config.loadStarter) {
     const loaded = await loadStarterEthogram(opts.db, opts.now);
     if (loaded) opts.logger.info(`loaded the starter ethogram (${loaded.behaviours} behaviours)`);

@@ -3,6 +3,13 @@
  * own `data-enhance` hook and does nothing when absent. Enhancer modules register themselves on import.
  */
 import { runEnhancers } from './registry.ts';
+import './enhancers/js-flag.ts';
+import './enhancers/transcript-preview.ts';
+import './enhancers/span-coder.ts';
+import './enhancers/coding-form.ts';
+import './enhancers/coding-colours.ts';
+import './enhancers/confirm-submit.ts';
+import './enhancers/ethogram-file.ts';
 
 function run(): void {
   runEnhancers();

@@ -16,6 +16,7 @@ type Rules = {
   'ethogram.create': (a: Actor) => boolean;
   'ethogram.edit': (a: Actor, r: EthogramVersionRef) => boolean;
   'ethogram.publish': (a: Actor, r: EthogramVersionRef) => boolean;
+  'ethogram.deprecate': (a: Actor, r: EthogramVersionRef) => boolean;
   'observation.list': (a: Actor) => boolean;
   'observation.read': (a: Actor, r: ObservationRef) => boolean;
   'observation.create': (a: Actor) => boolean;
@@ -40,8 +41,11 @@ const canSee = (a: Actor, r: ObservationRef) =>
 const rules: Rules = {
   'ethogram.read': (a, r) => r.status !== 'draft' || hasRole(a, 'researcher'),
   'ethogram.create': (a) => hasRole(a, 'researcher'),
-  'ethogram.edit': (a, r) => hasRole(a, 'researcher') && r.status === 'draft',
-  'ethogram.publish': (a, r) => hasRole(a, 'researcher') && r.status === 'draft',
+  // The role is the whole rule: that published versions never change is a domain rule (the commands answer
+  // `immutable`), so a researcher learns why an edit failed rather than being told "not allowed".
+  'ethogram.edit': (a) => hasRole(a, 'researcher'),
+  'ethogram.publish': (a) => hasRole(a, 'researcher'),
+  'ethogram.deprecate': (a) => hasRole(a, 'researcher'),
   'observation.list': () => true,
   'observation.read': canSee,
   'observation.create': (a) => a.kind === 'user',

@@ -150,15 +150,15 @@ export const ethogramBehaviourSchema = z
       .min(2)
       .max(32)
       .regex(BEHAVIOUR_CODE, 'code must be uppercase letters and digits in dash-separated parts, starting with a letter, e.g. "REF-OVER"'),
-    name: z.string().min(1).max(200),
+    name: z.string().min(1, 'enter a name').max(200),
     category: z.string().min(1).max(64),
     kind: z.enum(behaviourKinds),
-    definition: z.string().min(10).max(MAX_PROSE),
-    inclusion: criteriaList.min(1),
+    definition: z.string().min(10, 'write an operational definition of at least 10 characters: what a coder can observe').max(MAX_PROSE),
+    inclusion: criteriaList.min(1, 'give at least one inclusion criterion'),
     exclusion: criteriaList,
     examples: z
       .object({
-        positive: exampleList.min(1),
+        positive: exampleList.min(1, 'give at least one example of the behaviour'),
         negative: exampleList,
       })
       .strict(),

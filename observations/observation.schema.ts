@@ -67,11 +67,17 @@ export const observations = pgTable(
     deletedBy: uuid('deleted_by').references(() => users.id),
   },
   (t) => [
-    index('observations_observed_at_idx').on(t.observedAt.desc(), t.id),
-    index('observations_created_at_idx').on(t.createdAt.desc(), t.id),
+    // Lists never show deleted observations: partial indexes on the sort keys serve them (and capped counts by
+    // index-only scans); anonymous visitors' lists (public only) have their own. Queries write the sort exactly
+    // as indexed (DESC NULLS LAST, id) so a forward or backward scan yields the page.
+    index('observations_listed_observed_idx').on(t.observedAt.desc().nullsLast(), t.id).where(sql`deleted_at IS NULL`),
+    index('observations_public_observed_idx').on(t.observedAt.desc().nullsLast(), t.id).where(sql`deleted_at IS NULL AND visibility = 'public'`),
+    index('observations_listed_created_idx').on(t.createdAt.desc().nullsLast(), t.id).where(sql`deleted_at IS NULL`),
+    index('observations_deleted_idx').on(t.deletedAt.desc()).where(sql`deleted_at IS NOT NULL`),
     index('observations_provider_model_idx').on(t.provider, t.model),
-    index('observations_model_idx').on(t.model),
-    index('observations_status_idx').on(t.status),
+    // Equality filter plus the default order: the page is an index range scan, the capped count index-only.
+    index('observations_model_observed_idx').on(t.model, t.observedAt.desc().nullsLast(), t.id).where(sql`deleted_at IS NULL`),
+    index('observations_status_observed_idx').on(t.status, t.observedAt.desc().nullsLast(), t.id).where(sql`deleted_at IS NULL`),
     index('observations_submitted_by_idx').on(t.submittedBy),
     index('observations_tags_idx').using('gin', t.tags),
     index('observations_search_idx').using('gin', t.search),

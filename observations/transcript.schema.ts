@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The normalised transcript: the one shape every capture path (form, API, importers, proxy, live sessions)

@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): App {
   app.use(authenticate(deps));
   app.use((req, res, next) => {
     // Pages read these; computing the CSRF token lazily would need a getter the templates cannot see.
-    if (req.method === 'GET' && !req.path.startsWith('/api/')) {
+    if (!req.path.startsWith('/api/')) {
       res.locals.csrfToken = csrfToken(req, res, deps);
       res.locals.actor = req.auth.actor;
       res.locals.signedIn = req.auth.actor.kind === 'user';

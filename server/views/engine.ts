@@ -29,7 +29,7 @@ export function createViewEngine() {
   const compile = (file: string) => {
     let t = cache.get(file);
     if (!t) {
-      t = hbs.compile(readFileSync(file, 'utf8'), { strict: false });
+      t = hbs.compile(readFileSync(file, 'utf8'), { strict: false, preventIndent: true });
       cache.set(file, t);
     }
     return t;

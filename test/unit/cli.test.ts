@@ -10,7 +10,7 @@ import { ApiClient } from '../support/clients.ts';
 const run = promisify(execFile);
 const bin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'menagerie-cli-'));
-const env = { ...process.env, MENAGERIE_DATA_DIR: dataDir, LOG_LEVEL: 'error' };
+const env: NodeJS.ProcessEnv = { ...process.env, MENAGERIE_DATA_DIR: dataDir, LOG_LEVEL: 'error' };
 delete env.DATABASE_URL;
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 

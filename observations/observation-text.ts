@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { partText, type Transcript } from './transcript.schema.ts';
+
+/**
+ * The transcript text that full-text search indexes is capped: PostgreSQL refuses tsvectors over 1 MB and
+ * stops counting positions at 16,383, so text past this point would only cost time without being findable.
+ */
+export const SEARCH_TEXT_CAP = 200_000;
+
+export const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** Every addressable text of the transcript (text, reasoning, refusals, tool calls and results), one per line, capped. */
+export function transcriptSearchText(transcript: Transcript, cap = SEARCH_TEXT_CAP): string {
+  let out = '';
+  for (const message of transcript.messages) {
+    for (const part of message.parts) {
+      const text = partText(part);
+      if (!text) continue;
+      out += (out ? '\n' : '') + text;
+      if (out.length >= cap) return out.slice(0, cap);
+    }
+  }
+  return out;
+}
+
+/**
+ * The sha256 of the system and developer messages' text, so observations made under the same system prompt can
+ * be grouped without storing the prompt twice. Undefined when the transcript has no such message.
+ */
+export function systemPromptSha256(transcript: Transcript): string | undefined {
+  const texts: string[] = [];
+  for (const message of transcript.messages) {
+    if (message.role !== 'system' && message.role !== 'developer') continue;
+    for (const part of message.parts) {
+      const text = partText(part);
+      if (text) texts.push(text);
+    }
+  }
+  return texts.length > 0 ? sha256Hex(texts.join('\n')) : undefined;
+}
+
+/** The weighted search vector, computed by PostgreSQL: title A, what was surprising B, transcript text C. */
+export function searchVectorSql(title: string, surprise: string, transcriptText: string): SQL {
+  return sql`setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${surprise}), 'B') || setweight(to_tsvector('english', ${transcriptText}), 'C')`;
+}
+
+/** A Postgres `text[]` literal built from parameters (Drizzle would otherwise expand an array into a list). */
+export function textArraySql(values: readonly string[]): SQL {
+  if (values.length === 0) return sql`'{}'::text[]`;
+  return sql`ARRAY[${sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )}]::text[]`;
+}
+
+/** Trimmed, lower-cased, de-duplicated tags in first-seen order. */
+export function normaliseTags(tags: readonly string[]): string[] {
+  return [...new Set(tags.map((t) => t.trim().toLowerCase().replace(/\s+/g, ' ')).filter(Boolean))];
+}

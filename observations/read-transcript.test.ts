@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AppError } from '../core/errors.ts';
+import { readTranscript } from './read-transcript.ts';
+
+function refusal(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof AppError);
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+describe('readTranscript', () => {
+  test('reads text and already-parsed JSON alike, returning the text and the normalised JSON', () => {
+    const asText = readTranscript('User: hi\nAssistant: hello', 'auto');
+    assert.equal(asText.transcript.format, 'plain');
+    assert.equal(asText.text, 'User: hi\nAssistant: hello');
+    const asJson = readTranscript({ messages: [{ role: 'user', content: 'hi' }] }, 'auto');
+    assert.equal(asJson.transcript.format, 'openai-chat');
+    assert.equal(asJson.text, '{"messages":[{"role":"user","content":"hi"}]}');
+    assert.deepEqual(JSON.parse(asJson.json), asJson.transcript);
+  });
+
+  test('an unreadable transcript is a 422 on the transcript field with the parser\'s message', () => {
+    const err = refusal(() => readTranscript('no labels at all', 'auto'));
+    assert.equal(err.id, 'validation_failed');
+    assert.ok(err.details?.fields?.transcript);
+    assert.ok(err.message.includes(err.details!.fields!.transcript!));
+  });
+
+  test('a NUL character anywhere in the transcript is refused (PostgreSQL cannot store it)', () => {
+    const err = refusal(() => readTranscript({ messages: [{ role: 'user', content: 'a\u0000b' }] }, 'auto'));
+    assert.match(err.details?.fields?.transcript ?? '', /NUL/);
+    // A literal backslash followed by "u0000" is ordinary text.
+    assert.equal(readTranscript({ messages: [{ role: 'user', content: 'see \\u0000 escapes' }] }, 'auto').transcript.messages.length, 1);
+  });
+});

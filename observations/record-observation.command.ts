@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { hasRole } from '../accounts/actor.ts';
+import type { Ctx } from '../core/context.ts';
+import { invalid, type FieldErrors } from '../core/errors.ts';
+import { cachedDefaultVersion, publishedBehavioursByCode, type BehaviourRow, type DefaultVersion } from '../ethograms/default-version.ts';
+import type { ObservationInput } from './observation.input.ts';
+import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
+import type { Provenance } from './observation.schema.ts';
+import { normaliseTags, searchVectorSql, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
+import { readTranscript } from './read-transcript.ts';
+import { requireUser } from './observation-edit.ts';
+import { observationsChanged } from './observation.queries.ts';
+
+/** How the observation arrived: the web form or the JSON API; `raw` is the text as sent (pasted text or JSON body). */
+export interface CaptureInfo { method: 'form' | 'api'; raw?: string }
+
+/**
+ * Records a new observation: reads the transcript, checks the codes against the default published ethogram,
+ * keeps the raw payload with its sha256, the provenance, the search vector, the tags, one whole-observation
+ * coding per code and the event.
+ *
+ * This is the ingestion hot path, so everything is written by ONE statement (an INSERT with data-modifying
+ * CTEs, atomic like a transaction, in one round trip), nothing is read back, and the ethogram lookups are cached.
+ */
+export async function recordObservation(ctx: Ctx, input: ObservationInput, capture: CaptureInfo): Promise<ObservationView> {
+  const actor = requireUser(ctx, 'record an observation');
+  const { transcript, warnings, text, json: transcriptJson } = readTranscript(input.transcript, input.transcriptFormat);
+  const coded = await resolveCodes(ctx, input.codes);
+
+  const id = randomUUID();
+  const now = ctx.now();
+  const raw = capture.raw ?? text;
+  const rawSha256 = sha256Hex(raw);
+  const tags = normaliseTags(input.tags);
+  const provenance = buildProvenance(capture.method, input, systemPromptSha256(transcript));
+  const codingStatus = hasRole(actor, 'researcher') ? 'accepted' : 'proposed';
+  // Ids in ascending order, so reading codings back (ordered by created_at, id) keeps the submitted order.
+  const codingIds = coded.behaviours.map(() => randomUUID()).sort();
+  const codings = coded.behaviours.map((b, i) => ({ id: codingIds[i]!, behaviour: b }));
+  const nowIso = now.toISOString();
+
+  const codingsCte = codings.length
+    ? sql`, inserted_codings AS (
+        INSERT INTO codings (id, observation_id, ethogram_version_id, behaviour_id, coder_id, method, status, created_at)
+        SELECT c.id, o.id, ${coded.version!.id}::uuid, c.behaviour_id, ${actor.id}::uuid, 'manual', ${codingStatus}::coding_status, ${nowIso}::timestamptz
+        FROM inserted o, (VALUES ${sql.join(
+          codings.map((c) => sql`(${c.id}::uuid, ${c.behaviour.id}::uuid)`),
+          sql`, `,
+        )}) AS c(id, behaviour_id)
+        RETURNING 1)`
+    : sql``;
+
+  await ctx.db.execute(sql`
+    WITH inserted AS (
+      INSERT INTO observations (
+        id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
+        raw_payload, raw_sha256, transcript, evidence_links, tags, search, created_at, updated_at)
+      VALUES (
+        ${id}::uuid, ${input.title}, ${input.surprise}, ${input.visibility}::visibility, ${input.provider}, ${input.model},
+        ${input.modelVersion ?? null}, ${JSON.stringify(provenance)}::jsonb, ${input.observedAt.toISOString()}::timestamptz,
+        ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
+        ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
+        ${searchVectorSql(input.title, input.surprise, transcriptSearchText(transcript))},
+        ${nowIso}::timestamptz, ${nowIso}::timestamptz)
+      RETURNING id)
+    ${codingsCte}
+    INSERT INTO events (type, entity_type, entity_id, actor_id, payload, at)
+    SELECT 'observation.recorded', 'observation', inserted.id::text, ${actor.id}::uuid, ${JSON.stringify({
+      title: input.title,
+      capture: capture.method,
+      codes: codings.map((c) => c.behaviour.code),
+      rawSha256,
+    })}::jsonb, ${nowIso}::timestamptz
+    FROM inserted`);
+  observationsChanged();
+
+  const row: ObservationRecord = {
+    id,
+    title: input.title,
+    surprise: input.surprise,
+    status: 'submitted',
+    duplicateOf: null,
+    visibility: input.visibility,
+    provider: input.provider,
+    model: input.model,
+    modelVersion: input.modelVersion ?? null,
+    provenance,
+    observedAt: input.observedAt,
+    createdAt: now,
+    updatedAt: now,
+    revision: 1,
+    submittedBy: actor.id,
+    rawSha256,
+    transcript,
+    evidenceLinks: input.evidenceLinks,
+    tags,
+    deletedAt: null,
+  };
+  const person = { id: actor.id, displayName: actor.displayName };
+  const codingViews: CodingView[] = codings.map((c) =>
+    presentCoding({
+      id: c.id,
+      observationId: id,
+      messageId: null,
+      partIndex: null,
+      charStart: null,
+      charEnd: null,
+      quote: null,
+      modifiers: {},
+      method: 'manual',
+      confidence: null,
+      rationale: '',
+      status: codingStatus,
+      revision: 1,
+      createdAt: now,
+      withdrawnAt: null,
+      behaviour: behaviourSummary(c.behaviour),
+      ethogramVersion: { id: coded.version!.id, slug: coded.version!.slug, number: coded.version!.number },
+      coder: person,
+      withdrawnBy: null,
+    }),
+  );
+  return presentObservation(row, person, codingViews, warnings);
+}
+
+/**
+ * Looks the submitted codes up in the default published ethogram version. Unknown codes are a 422 naming each
+ * one (`codes.N`), with where to find the valid codes.
+ */
+async function resolveCodes(ctx: Ctx, codes: string[]): Promise<{ version: DefaultVersion | null; behaviours: BehaviourRow[] }> {
+  if (codes.length === 0) return { version: null, behaviours: [] };
+  const version = await cachedDefaultVersion(ctx.db);
+  if (!version) {
+    throw invalid('Codes cannot be applied yet: no ethogram has been published. Submit without "codes", or publish an ethogram first.', {
+      codes: 'No ethogram has been published yet, so there are no codes to apply.',
+    });
+  }
+  const byCode = await publishedBehavioursByCode(ctx.db, version.id);
+  const fields: FieldErrors = {};
+  const found: BehaviourRow[] = [];
+  const seen = new Set<string>();
+  codes.forEach((raw, i) => {
+    const code = raw.trim().toUpperCase();
+    const behaviour = byCode.get(code);
+    if (!behaviour) {
+      fields[`codes.${i}`] =
+        `"${raw}" is not a behaviour code in ${version.name} v${version.number}. ` +
+        `The valid codes are listed at /ethograms/${version.slug} (or GET /api/v1/ethograms).`;
+      return;
+    }
+    if (!seen.has(code)) found.push(behaviour);
+    seen.add(code);
+  });
+  if (Object.keys(fields).length > 0) {
+    const unknown = codes.filter((_c, i) => fields[`codes.${i}`]);
+    throw invalid(`Unknown behaviour code${unknown.length > 1 ? 's' : ''}: ${unknown.map((c) => `"${c}"`).join(', ')}. Use codes from ${version.name} v${version.number}.`, fields);
+  }
+  return { version, behaviours: found };
+}
+
+export function behaviourSummary(b: BehaviourRow) {
+  return { id: b.id, key: b.key, code: b.code, name: b.name, category: b.category, colour: b.colour };
+}
+
+/** The typed provenance of a submission; absent facts are left out rather than stored as nulls. */
+export function buildProvenance(
+  capture: string,
+  input: Pick<ObservationInput, 'interface' | 'endpoint' | 'sampling' | 'harness' | 'runtime' | 'quantization'>,
+  promptSha: string | undefined,
+): Provenance {
+  const p: Provenance = { capture };
+  if (input.interface) p.interface = input.interface;
+  if (input.endpoint) p.endpoint = input.endpoint;
+  if (input.sampling && Object.keys(input.sampling).length > 0) p.sampling = input.sampling;
+  if (promptSha) p.systemPromptSha256 = promptSha;
+  if (input.harness) p.harness = input.harness;
+  if (input.runtime) p.runtime = input.runtime;
+  if (input.quantization) p.quantization = input.quantization;
+  return p;
+}

@@ -1,0 +1,144 @@
+import type { Request, Response } from 'express';
+import type { Actor } from '../../../accounts/actor.ts';
+import { notFound, type FieldErrors } from '../../../core/errors.ts';
+import { authorize, can } from '../../../core/policy.ts';
+import type { CodingView, ObservationView } from '../../../observations/observation.presenter.ts';
+import { getObservation } from '../../../observations/observation.queries.ts';
+import { observationStatuses } from '../../../observations/observation.schema.ts';
+import type { AppDeps } from '../../app-deps.ts';
+import { ctxOf } from '../../http/request-context.ts';
+import { parseId } from '../../http/validate.ts';
+import { loadCodePicker } from './code-picker.ts';
+import { blankCodingValues, modifierFields, type CodingFormValues } from './coding-form.ts';
+import { refOf } from './observation-ref.ts';
+import { samplingParameters } from './observation-form.ts';
+import { transcriptView } from './transcript-view.ts';
+
+/** What a failed action on the observation page brings back: the form's input, its problems, the message. */
+export interface PageProblems {
+  status?: number;
+  formError?: string;
+  coding?: { values: CodingFormValues; errors: FieldErrors };
+  tags?: { value: string; error: string };
+  triage?: { status: string; duplicateOf: string; errors: FieldErrors };
+}
+
+/**
+ * Loads an observation the actor may read, or throws: not found for unknown ids and for deleted observations
+ * the actor may not see (a tombstone should not reveal itself), sign-in or forbidden otherwise.
+ */
+export async function loadReadable(req: Request, deps: AppDeps): Promise<ObservationView> {
+  const id = parseId(req.params.id, 'That observation');
+  const observation = await getObservation(ctxOf(req, deps), id);
+  if (!observation) throw notFound('That observation');
+  if (observation.deletedAt && !can(req.auth.actor, 'observation.read', refOf(observation))) throw notFound('That observation');
+  authorize(req.auth.actor, 'observation.read', refOf(observation));
+  return observation;
+}
+
+/** Renders the observation page (`pages/observation`), with any problems from a failed action. */
+export async function renderObservationPage(req: Request, res: Response, deps: AppDeps, observation: ObservationView, problems: PageProblems = {}): Promise<void> {
+  const actor = req.auth.actor;
+  const ref = refOf(observation);
+  const canCode = can(actor, 'coding.create', ref);
+  const picker = await loadCodePicker(deps.db);
+  const modifierOrder = picker?.modifierSets.map((m) => m.key) ?? [];
+  const messageNumbers = new Map(observation.transcript.messages.map((m, i) => [m.id, i + 1]));
+  const coding = problems.coding ?? { values: blankCodingValues(), errors: {} };
+  const active = observation.codings.filter((c) => !c.withdrawnAt);
+  const withdrawn = observation.codings.filter((c) => c.withdrawnAt);
+
+  res.status(problems.status ?? 200).render('pages/observation', {
+    title: observation.title,
+    observation,
+    formError: problems.formError,
+    isDeleted: !!observation.deletedAt,
+    provenanceRows: provenanceRows(observation),
+    transcriptMessages: transcriptView(observation.transcript, observation.codings),
+    activeCodings: active.map((c) => codingItem(c, actor, messageNumbers, modifierOrder)),
+    withdrawnCodings: withdrawn.map((c) => codingItem(c, actor, messageNumbers, modifierOrder)),
+    tagItems: observation.tags.map((tag) => ({
+      tag,
+      href: `/observations?tag=${encodeURIComponent(tag)}`,
+      removeAction: `/observations/${observation.id}/tags/${encodeURIComponent(tag)}/delete`,
+    })),
+    evidenceLinks: observation.evidenceLinks.filter((u) => /^https?:\/\//i.test(u)),
+    can: {
+      edit: can(actor, 'observation.update', ref),
+      delete: can(actor, 'observation.delete', ref),
+      restore: can(actor, 'observation.restore', ref),
+      triage: can(actor, 'observation.triage', ref),
+      tag: can(actor, 'observation.tag', ref),
+      code: canCode && !!picker,
+    },
+    triage: {
+      statuses: observationStatuses.map((s) => ({ value: s, selected: s === (problems.triage?.status ?? observation.status) })),
+      duplicateOf: problems.triage?.duplicateOf ?? observation.duplicateOf ?? '',
+      errors: problems.triage?.errors ?? {},
+    },
+    tagInput: problems.tags ?? { value: '', error: '' },
+    coder: canCode && picker && {
+      version: picker.version,
+      groups: picker.groups,
+      values: coding.values,
+      errors: coding.errors,
+      modifiers: modifierFields(picker.modifierSets, coding.values, coding.errors),
+      messages: observation.transcript.messages.map((m, i) => ({
+        id: m.id,
+        label: `#${i + 1} ${m.role}${m.name ? ` (${m.name})` : ''}`,
+        selected: m.id === coding.values.messageId,
+      })),
+      hotkeys: picker.groups.flatMap((g) => g.behaviours.filter((b) => b.hotkey).map((b) => ({ key: b.hotkey, code: b.code, name: b.name }))),
+    },
+  });
+}
+
+function provenanceRows(o: ObservationView): { label: string; value: string; mono?: boolean; href?: string }[] {
+  const p = o.provenance;
+  const rows: { label: string; value: string; mono?: boolean; href?: string }[] = [
+    { label: 'Provider', value: o.provider },
+    { label: 'Model', value: o.model, mono: true },
+    { label: 'Model version', value: o.modelVersion ?? 'not recorded', mono: !!o.modelVersion },
+  ];
+  const optional: [string, string | undefined, boolean?][] = [
+    ['Interface', p.interface],
+    ['Local runtime', p.runtime],
+    ['Quantization', p.quantization, true],
+    ['Harness', p.harness],
+    ['Endpoint', p.endpoint, true],
+    ['Sampling', p.sampling && Object.keys(p.sampling).length ? inOrder(Object.entries(p.sampling), SAMPLING_ORDER).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : undefined, true],
+    ['Tools', p.tools?.length ? p.tools.join(', ') : undefined, true],
+    ['System prompt sha256', p.systemPromptSha256, true],
+  ];
+  for (const [label, value, mono] of optional) if (value) rows.push({ label, value, ...(mono ? { mono } : {}) });
+  rows.push({ label: 'Capture path', value: p.capture, mono: true });
+  rows.push({ label: 'Observed', value: o.observedAt.slice(0, 10) });
+  rows.push({ label: 'Submitted by', value: o.submittedBy.displayName });
+  rows.push({ label: 'Raw payload sha256', value: o.rawSha256, mono: true, href: `/api/v1/observations/${o.id}/raw` });
+  return rows;
+}
+
+const SAMPLING_ORDER = samplingParameters.map((p) => p.key as string);
+
+/** Entries with the known keys first, in that order (JSONB keeps keys in its own order), then the rest by name. */
+function inOrder<V>(entries: [string, V][], order: string[]): [string, V][] {
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return [...entries].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function codingItem(c: CodingView, actor: Actor, messageNumbers: Map<string, number>, modifierOrder: string[]) {
+  const where = c.span
+    ? `message #${messageNumbers.get(c.span.messageId) ?? c.span.messageId}, part ${c.span.partIndex + 1}, characters ${c.span.start}–${c.span.end}`
+    : 'whole observation';
+  const modifiers = inOrder(Object.entries(c.modifiers ?? {}), modifierOrder)
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`)
+    .join('; ');
+  return {
+    ...c,
+    where,
+    modifiersText: modifiers,
+    quote: c.span?.quote ?? '',
+    anchor: c.span ? `#message-${c.span.messageId}` : '',
+    canWithdraw: !c.withdrawnAt && can(actor, 'coding.withdraw', { coderId: c.coder.id }),
+  };
+}

@@ -40,6 +40,11 @@ export function systemPromptSha256(transcript: Transcript): string | undefined {
   return texts.length > 0 ? sha256Hex(texts.join('\n')) : undefined;
 }
 
+/** The search vector of the headline fields alone (title A, what was surprising B): cheap, written at ingestion. */
+export function headlineVectorSql(title: string, surprise: string): SQL {
+  return sql`setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${surprise}), 'B')`;
+}
+
 /** The weighted search vector, computed by PostgreSQL: title A, what was surprising B, transcript text C. */
 export function searchVectorSql(title: string, surprise: string, transcriptText: string): SQL {
   return sql`setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${surprise}), 'B') || setweight(to_tsvector('english', ${transcriptText}), 'C')`;

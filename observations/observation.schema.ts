@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   customType,
   index,
   integer,
@@ -60,6 +61,12 @@ export const observations = pgTable(
     evidenceLinks: jsonb('evidence_links').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     search: tsvector('search').notNull(),
+    /**
+     * True until the search indexer has added the transcript's text to `search` (title and surprise are indexed
+     * at once). Indexing a transcript costs PostgreSQL about a millisecond of CPU, so ingestion leaves it to the
+     * background indexer (observations/search-indexer.ts) and stays fast; searches catch up within a second.
+     */
+    searchPending: boolean('search_pending').notNull().default(false),
     revision: integer('revision').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -81,6 +88,7 @@ export const observations = pgTable(
     index('observations_submitted_by_idx').on(t.submittedBy),
     index('observations_tags_idx').using('gin', t.tags),
     index('observations_search_idx').using('gin', t.search),
+    index('observations_search_pending_idx').on(t.createdAt).where(sql`${t.searchPending}`),
     index('observations_raw_sha_idx').on(t.rawSha256),
   ],
 );

@@ -7,7 +7,7 @@ import { cachedDefaultVersion, publishedBehavioursByCode, type BehaviourRow, typ
 import type { ObservationInput } from './observation.input.ts';
 import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import type { Provenance } from './observation.schema.ts';
-import { normaliseTags, searchVectorSql, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
+import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
@@ -20,6 +20,8 @@ export interface CaptureInfo { method: 'form' | 'api'; raw?: string }
  * keeps the raw payload with its sha256, the provenance, the search vector, the tags, one whole-observation
  * coding per code and the event.
  *
+ * The transcript's text joins the search vector a moment later, through the search indexer: to_tsvector over a
+ * 10 KB transcript is most of what a row costs PostgreSQL, and it need not delay the answer.
  * This is the ingestion hot path, so everything is written by ONE statement (an INSERT with data-modifying
  * CTEs, atomic like a transaction, in one round trip), nothing is read back, and the ethogram lookups are cached.
  */
@@ -55,13 +57,13 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
     WITH inserted AS (
       INSERT INTO observations (
         id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
-        raw_payload, raw_sha256, transcript, evidence_links, tags, search, created_at, updated_at)
+        raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at)
       VALUES (
         ${id}::uuid, ${input.title}, ${input.surprise}, ${input.visibility}::visibility, ${input.provider}, ${input.model},
         ${input.modelVersion ?? null}, ${JSON.stringify(provenance)}::jsonb, ${input.observedAt.toISOString()}::timestamptz,
         ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
         ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
-        ${searchVectorSql(input.title, input.surprise, transcriptSearchText(transcript))},
+        ${headlineVectorSql(input.title, input.surprise)}, true,
         ${nowIso}::timestamptz, ${nowIso}::timestamptz)
       RETURNING id)
     ${codingsCte}

@@ -58,7 +58,7 @@ export async function updateObservation(ctx: Ctx, id: string, patch: Observation
     };
     const rawUpdate: SQL = parsed ? sql`, raw_payload = ${parsed.text}, raw_sha256 = ${after.rawSha256}, transcript = ${parsed.json}::jsonb` : sql``;
     const searchChanged = parsed || patch.title !== undefined || patch.surprise !== undefined;
-    const searchUpdate: SQL = searchChanged ? sql`, search = ${searchVectorSql(after.title, after.surprise, transcriptSearchText(transcript))}` : sql``;
+    const searchUpdate: SQL = searchChanged ? sql`, search = ${searchVectorSql(after.title, after.surprise, transcriptSearchText(transcript))}, search_pending = false` : sql``;
     await tx.execute(sql`UPDATE observations SET
         title = ${after.title}, surprise = ${after.surprise}, provider = ${after.provider}, model = ${after.model},
         model_version = ${after.modelVersion}, visibility = ${after.visibility}::visibility,

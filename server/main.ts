@@ -1,10 +1,14 @@
+import { startSearchIndexer } from '../observations/search-indexer.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { createLogger } from './logger.ts';
 import { prepareInstance } from './prepare-instance.ts';
 
-/** Boots the server: config -> database (migrated) -> instance setup -> app -> listen. The only reader of process.env. */
+/**
+ * Boots the server: config -> database (migrated) -> instance setup -> app and search indexer -> listen.
+ * The only reader of process.env.
+ */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
@@ -13,12 +17,14 @@ export async function main(env: Record<string, string | undefined> = process.env
   const now = () => new Date();
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
   const app = createApp({ config, db: database.db, dbKind: database.kind, now, logger, secret });
+  const indexer = startSearchIndexer(database.db, { onError: (err) => logger.error('search indexer', { error: String(err) }) });
   await new Promise<void>((resolve) => app.http.listen(config.port, config.host, resolve));
   const where = database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server';
   logger.info(`Menagerie listening on http://localhost:${config.port} (${where})`);
   const stop = async () => {
     logger.info('shutting down');
     await app.close();
+    await indexer.stop();
     await database.close();
     process.exit(0);
   };

@@ -151,6 +151,7 @@ test('log an observation, find it, and code a span of it by selecting text', opt
   assert.equal(await page.locator('.transcript .message').count(), 4);
 
   // Full-text search on the list page finds it.
+  await app.drainSearchIndex(); // transcripts join the full-text index in the background
   await page.goto(`${app.url}/observations`);
   await page.fill('#q', 'chemistry teacher');
   await Promise.all([page.waitForURL(/q=chemistry/), page.press('#q', 'Enter')]);

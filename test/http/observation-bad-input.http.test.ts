@@ -128,6 +128,7 @@ describe('big transcripts', () => {
     const res = await actors.contributor.api.post('/observations', observationBody({ transcript, visibility: 'public' }));
     assert.equal(res.status, 201, res.text.slice(0, 300));
     assert.equal(res.body.transcript.messages.length, 10, 'the transcript is kept whole');
+    await app.drainSearchIndex();
     const early = await actors.anon.get(`/observations?q=${words[10]}`);
     assert.ok(early.body.data.some((o: { id: string }) => o.id === res.body.id), 'words in the first 200,000 characters are indexed');
     const late = await actors.anon.get(`/observations?q=${words[230_000]}`);

@@ -188,6 +188,7 @@ describe('listing, filtering and searching', () => {
   });
 
   test('full-text search over title, surprise and transcript; snippets are plain-text segments', async () => {
+    await app.drainSearchIndex();
     const res = await lister.api.get('/observations?provider=listprov&q=aardvark');
     assert.equal(res.status, 200);
     assert.deepEqual(new Set(idsOf(res)), new Set([ids.a, ids.c, ids.d]));
@@ -263,6 +264,7 @@ describe('large result sets', () => {
     const dates = listed.body.data.map((o: { observedAt: string }) => o.observedAt);
     assert.deepEqual(dates, [...dates].sort().reverse());
 
+    await app.drainSearchIndex();
     const searched = await actors.anon.get('/observations?q=quetzal&pageSize=10');
     assert.equal(searched.body.total, 1000);
     assert.equal(searched.body.totalCapped, true, 'searches say "1,000+"');
@@ -294,6 +296,7 @@ describe('editing', () => {
     assert.equal(history.body.revisions[0].revision, 1);
     assert.equal(history.body.revisions[0].actor.displayName, 'contributor');
     assert.deepEqual(history.body.events.map((e: { type: string }) => e.type), ['observation.updated', 'observation.recorded']);
+    await app.drainSearchIndex();
     const found = await actors.contributor.api.get('/observations?q=quokka');
     assert.deepEqual(found.body.data.map((x: { id: string }) => x.id), [o.id]);
     assert.equal((await actors.contributor.api.get('/observations?q=wombat')).body.data.length, 0);

@@ -285,6 +285,7 @@ describe('the observation form', () => {
       rationale: `Rationale ${evil}`,
     });
     assert.equal(res.status, 303, res.text.slice(0, 300));
+    await app.drainSearchIndex();
     for (const [who, web, path] of [
       ['researcher', researcherWeb, `/observations/${id}`],
       ['owner', contributorWeb, `/observations/${id}/edit`],
@@ -326,6 +327,7 @@ describe('the observation list', () => {
   });
 
   test('full-text search finds matches and highlights them in the snippet', async () => {
+    await app.drainSearchIndex();
     const res = await contributorWeb.get('/observations?q=crisis+sysadmin');
     assert.equal(res.status, 200);
     assert.match(res.text, new RegExp(`<a href="/observations/${refusalId}">Refuses to kill a hung Python process</a>`));

@@ -5,6 +5,7 @@ import { testConfig, type Config } from '../../server/config.ts';
 import type { Database } from '../../server/db/client.ts';
 import { createLogger } from '../../server/logger.ts';
 import { prepareInstance } from '../../server/prepare-instance.ts';
+import { startSearchIndexer, type SearchIndexer } from '../../observations/search-indexer.ts';
 import { createTestDatabase } from './test-db.ts';
 
 export interface TestApp {
@@ -14,6 +15,8 @@ export interface TestApp {
   database: Database;
   /** Moves the app's clock (session expiry tests). */
   clock: { offsetMs: number };
+  /** Waits until every transcript is in the full-text index (it is added in the background, as in production). */
+  drainSearchIndex(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,7 @@ export async function startTestApp(options: { config?: Partial<Config>; loadStar
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
   const deps: AppDeps = { config, db: database.db, dbKind: database.kind, now, logger, secret };
   const app = createApp(deps);
+  const indexer: SearchIndexer = startSearchIndexer(database.db, { idleMs: 50 });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {
@@ -37,8 +41,10 @@ export async function startTestApp(options: { config?: Partial<Config>; loadStar
     deps,
     database,
     clock,
+    drainSearchIndex: () => indexer.drain(),
     async close() {
       await app.close();
+      await indexer.stop();
       await database.close();
     },
   };

@@ -1,0 +1,75 @@
+import { sql } from 'drizzle-orm';
+import { inTransaction, rowsOf, type Db } from '../core/db.ts';
+import { transcriptSearchText } from './observation-text.ts';
+import type { Transcript } from './transcript.schema.ts';
+
+/**
+ * Adds pending transcripts to the full-text index, oldest first, in one statement per batch. Rows are claimed
+ * with FOR UPDATE SKIP LOCKED, so several server processes can index side by side without doing work twice.
+ * Returns how many observations it indexed.
+ */
+export async function indexPendingTranscripts(db: Db, batchSize = 50): Promise<number> {
+  return inTransaction(db, async (tx) => {
+    const rows = rowsOf<{ id: string; transcript: Transcript }>(
+      await tx.execute(sql`SELECT id, transcript FROM observations WHERE search_pending
+        ORDER BY created_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`),
+    );
+    if (rows.length === 0) return 0;
+    const values = sql.join(
+      rows.map((r) => sql`(${r.id}::uuid, ${transcriptSearchText(r.transcript)})`),
+      sql`, `,
+    );
+    await tx.execute(sql`UPDATE observations AS o SET
+        search = setweight(to_tsvector('english', o.title), 'A') || setweight(to_tsvector('english', o.surprise), 'B')
+          || setweight(to_tsvector('english', v.text), 'C'),
+        search_pending = false
+      FROM (VALUES ${values}) AS v(id, text) WHERE o.id = v.id`);
+    return rows.length;
+  });
+}
+
+export interface SearchIndexer {
+  /** Indexes everything pending now (tests, and shutdown). */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the indexer in the background: polls the (partial, usually empty) pending index every `idleMs`; while
+ * there is a backlog, works in batches but rests as long as each batch took, so indexing takes at most about
+ * half of what the database can give and ingestion keeps its pace during a burst.
+ */
+export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: number; onError?: (err: unknown) => void } = {}): SearchIndexer {
+  const idleMs = opts.idleMs ?? 200;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+
+  const tick = async () => {
+    if (stopped) return;
+    let delay = idleMs;
+    try {
+      const started = Date.now();
+      const n = await indexPendingTranscripts(db, opts.batchSize);
+      if (n === (opts.batchSize ?? 50)) delay = Math.max(1, Date.now() - started);
+    } catch (err) {
+      opts.onError?.(err);
+    }
+    if (!stopped) timer = setTimeout(() => void (running = tick()), delay);
+  };
+  timer = setTimeout(() => void (running = tick()), 0);
+
+  return {
+    async drain() {
+      await running;
+      let total = 0;
+      for (let n = -1; n !== 0; total += n) n = await indexPendingTranscripts(db, 200);
+      return total;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "observations" ADD COLUMN "search_pending" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+CREATE INDEX "observations_search_pending_idx" ON "observations" USING btree ("created_at") WHERE "observations"."search_pending";

@@ -33,11 +33,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20 });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});
-    // Transcripts and raw payloads are TOASTed: lz4 compresses them several times faster than the default pglz.
-    // A server built without lz4 refuses the setting; it then keeps its default, nothing else changes.
-    pool.on('connect', (client) => {
-      client.query('SET default_toast_compression = lz4').catch(() => {});
-    });
     const db = drizzlePg(pool) as unknown as Db;
     return {
       db,

@@ -78,6 +78,10 @@ export function createApp(deps: AppDeps): App {
   app.use(errorHandler(deps));
 
   const http = createServer(app);
+  // Outlive clients' idle keep-alive sockets (undici keeps them 4 s) so a client never reuses a socket the server
+  // is closing at that moment (ECONNRESET); the usual setting behind proxies too.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: deps.config.bodyLimit });
   attachRealtime(io, deps);
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 
+/** `latenciesMs[i]` is the latency of request i (the order requests were issued, not the order they finished). */
 export interface LoadResult { count: number; errors: number; seconds: number; rate: number; latenciesMs: number[]; statuses: Record<number, number> }
 
 /**
@@ -28,7 +29,7 @@ export async function runLoad(opts: {
         (res) => {
           res.resume();
           res.on('end', () => {
-            latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+            latencies[i] = Number(process.hrtime.bigint() - started) / 1e6;
             statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
             if (res.statusCode !== opts.expectStatus) errors++;
             resolve();

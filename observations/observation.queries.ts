@@ -49,20 +49,42 @@ function codedWith(behaviourCondition: SQL): SQL {
     WHERE c.behaviour_id = ANY(ARRAY(SELECT b.id FROM behaviours b WHERE ${behaviourCondition})) AND ${activeCoding}`;
 }
 
-function filterConditions(ctx: Ctx, f: ListFilters): SQL[] {
-  const where: SQL[] = [visibleTo(ctx)];
-  if (f.provider) where.push(sql`o.provider = ${f.provider}`);
-  if (f.model) where.push(sql`o.model = ${f.model}`);
-  if (f.status) where.push(sql`o.status = ${f.status}::observation_status`);
-  if (f.tag) where.push(sql`o.tags @> ARRAY[${f.tag}]::text[]`);
-  if (f.from) where.push(sql`o.observed_at >= ${f.from.toISOString()}::timestamptz`);
-  if (f.to) where.push(sql`o.observed_at < ${endOfDay(f.to).toISOString()}::timestamptz`);
+/** The list filters as conditions on `o` (observations), visibility and the full-text match apart. */
+interface FilterConditions {
+  /** Conditions that can bound a scan of a date index: model and status lead an index ending in the date; from and to are date ranges. */
+  walkable: SQL[];
+  /** Other conditions on the row's columns. */
+  other: SQL[];
+  /** Coded-with filters as arrays of ids (for index scans), and the same as hashed sets (for checking rows one by one). */
+  codedIds: SQL[];
+  codedSet: SQL[];
+  /** The coded-with filters' id queries themselves (SELECT DISTINCT observation_id ...). */
+  codedQueries: SQL[];
+  /** The columns `other` conditions read (after `o.id`), for walks that check them row by row. */
+  otherColumns: SQL;
+}
+
+function filterConditions(f: ListFilters): FilterConditions {
+  const c: FilterConditions = { walkable: [], other: [], codedIds: [], codedSet: [], codedQueries: [], otherColumns: sql`` };
+  if (f.provider) c.other.push(sql`o.provider = ${f.provider}`);
+  if (f.model) c.walkable.push(sql`o.model = ${f.model}`);
+  if (f.status) c.walkable.push(sql`o.status = ${f.status}::observation_status`);
+  if (f.tag) c.other.push(sql`o.tags @> ARRAY[${f.tag}]::text[]`);
+  if (f.from) c.walkable.push(sql`o.observed_at >= ${f.from.toISOString()}::timestamptz`);
+  if (f.to) c.walkable.push(sql`o.observed_at < ${endOfDay(f.to).toISOString()}::timestamptz`);
   // Observations coded with a behaviour (or one of a category) are collected from the codings first, into an
   // array: the cost then follows the number of codings, instead of walking the date index hoping to meet them.
-  if (f.behaviour) where.push(sql`o.id = ANY(ARRAY(${codedWith(sql`b.code = ${f.behaviour.toUpperCase()}`)}))`);
-  if (f.category) where.push(sql`o.id = ANY(ARRAY(${codedWith(sql`b.category = ${f.category}`)}))`);
-  if (f.q) where.push(sql`o.search @@ websearch_to_tsquery('english', ${f.q})`);
-  return where;
+  // Checking rows one by one, a linear search of that array would cost its length per row: a sublink inside
+  // CASE stays a subplan, which PostgreSQL hashes.
+  const coded = (behaviourCondition: SQL) => {
+    c.codedIds.push(sql`o.id = ANY(ARRAY(${codedWith(behaviourCondition)}))`);
+    c.codedSet.push(sql`CASE WHEN true THEN o.id IN (${codedWith(behaviourCondition)}) END`);
+    c.codedQueries.push(codedWith(behaviourCondition));
+  };
+  if (f.behaviour) coded(sql`b.code = ${f.behaviour.toUpperCase()}`);
+  if (f.category) coded(sql`b.category = ${f.category}`);
+  c.otherColumns = sql`${f.provider ? sql`, o.provider` : sql``}${f.tag ? sql`, o.tags` : sql``}`;
+  return c;
 }
 
 /** `to` is inclusive: a bare date means up to the end of that day (UTC). */
@@ -71,11 +93,13 @@ function endOfDay(d: Date): Date {
   return isMidnight ? new Date(d.getTime() + 86_400_000) : new Date(d.getTime() + 1);
 }
 
+type Sort = NonNullable<ListFilters['sort']>;
+
 /**
  * Sort orders written to match the indexes exactly (observed_at DESC NULLS LAST, id): a forward or backward
  * index scan then yields the page without sorting the table.
  */
-function orderBy(sort: NonNullable<ListFilters['sort']>, searched: boolean, prefix: SQL): SQL {
+function orderBy(sort: Sort, searched: boolean, prefix: SQL): SQL {
   switch (sort) {
     case 'observed_asc':
       return sql`${prefix}observed_at ASC NULLS FIRST, ${prefix}id DESC`;
@@ -118,97 +142,481 @@ export function searchBudget(q: string): { countCap: number; relevanceWindow: nu
   return q.includes('"') ? { countCap: 200, relevanceWindow: 100 } : { countCap: SEARCH_COUNT_CAP, relevanceWindow: 300 };
 }
 
+/** What one list request asks for, resolved: the conditions, the sort, the page and the count cap. */
+interface ListPlan {
+  visible: SQL;
+  /** Signed-in people see every observation that is not deleted; anonymous visitors public ones only. */
+  members: boolean;
+  filters: FilterConditions;
+  /** The filters are provider (and model) only, or coded-with ones only: they have faster exact counts. */
+  providerOnly: boolean;
+  codedOnly: boolean;
+  /** The parsed search (`websearch_to_tsquery`), when searched. */
+  query: SQL | null;
+  sort: Sort;
+  offset: number;
+  pageSize: number;
+  cap: number;
+  relevanceWindow: number;
+}
+
 /**
  * Observations the actor may see, filtered, searched (PostgreSQL full text, `websearch_to_tsquery`), sorted and
- * paged. Two queries: a capped count first, then the page, whose shape the count chooses:
- * - no more matches than the cap: collect them through the indexes (bitmap scans), then sort them; the cost
- *   follows the number of matches, so rare and empty combinations stay fast whatever the data's correlations;
- * - more: walk the date index and stop when the page is full (matches are dense, so few rows are read).
- * Behaviours and snippets are computed for the page's rows only.
+ * paged. The matches are counted up to the cap, and the page's shape follows the count:
+ * - few matches: collect them through the indexes (bitmap scans), then sort them; the cost follows the number
+ *   of matches, so rare and empty combinations stay fast whatever the data's correlations;
+ * - more: walk a date index and stop when the page is full (matches are dense, so few rows are read). Below
+ *   the cap the walk is bounded, and when it gives up (matches sparse among recent rows) the matches are
+ *   collected after all.
+ * Some common shapes count faster (see fastCount, codedList, searchFirst). Behaviours and snippets are computed
+ * for the page's rows only.
  */
 export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<ObservationListPage> {
-  const where = sql.join(filterConditions(ctx, filters), sql` AND `);
+  const plan = listPlan(ctx, filters);
+  const { rows, counted } = plan.query ? await searchList(ctx.db, plan, plan.query) : await plainList(ctx.db, plan);
+  const totalCapped = counted > plan.cap;
+  const total = totalCapped ? plan.cap : counted;
+  return {
+    data: rows.map(presentListRow),
+    page: filters.page,
+    pageSize: filters.pageSize,
+    total,
+    totalCapped,
+    totalPages: Math.max(1, Math.ceil(total / filters.pageSize)),
+  };
+}
+
+function listPlan(ctx: Ctx, filters: ListFilters): ListPlan {
   const searched = !!filters.q;
-  const sort = filters.sort === 'relevance' && !searched ? 'observed_desc' : (filters.sort ?? (searched ? 'relevance' : 'observed_desc'));
-  const offset = (filters.page - 1) * filters.pageSize;
-  const query = sql`websearch_to_tsquery('english', ${filters.q ?? ''})`;
+  const budget = searched ? searchBudget(filters.q!) : { countCap: COUNT_CAP, relevanceWindow: 0 };
+  const given = (['provider', 'model', 'status', 'tag', 'from', 'to', 'behaviour', 'category'] as const).filter((k) => filters[k] !== undefined);
+  return {
+    visible: visibleTo(ctx),
+    members: ctx.actor.kind === 'user',
+    filters: filterConditions(filters),
+    providerOnly: given.includes('provider') && given.every((k) => k === 'provider' || k === 'model'),
+    codedOnly: given.length > 0 && given.every((k) => k === 'behaviour' || k === 'category'),
+    query: searched ? sql`websearch_to_tsquery('english', ${filters.q!})` : null,
+    sort: filters.sort === 'relevance' && !searched ? 'observed_desc' : (filters.sort ?? (searched ? 'relevance' : 'observed_desc')),
+    offset: (filters.page - 1) * filters.pageSize,
+    pageSize: filters.pageSize,
+    cap: budget.countCap,
+    relevanceWindow: budget.relevanceWindow,
+  };
+}
 
-  return withPlannerHints(ctx.db, searched, async (db) => {
-    const budget = searched ? searchBudget(filters.q!) : { countCap: COUNT_CAP, relevanceWindow: 0 };
-    const cap = budget.countCap;
-    const counted = rowsOf<{ n: number }>(
-      await db.execute(sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM observations o WHERE ${where} LIMIT ${cap + 1}) s`),
-    )[0]?.n ?? 0;
-    const totalCapped = counted > cap;
-    const total = totalCapped ? cap : Number(counted);
-    const empty = { data: [], page: filters.page, pageSize: filters.pageSize, total, totalCapped, totalPages: Math.max(1, Math.ceil(total / filters.pageSize)) };
-    if (total === 0 || (!totalCapped && offset >= total)) return empty;
+/** A page's rows and the count of matches (cap + 1 standing for "more than the cap"). */
+type Listed = { rows: ListRow[]; counted: number };
 
-    // The rows to consider: all matches when they are few (through the indexes), else the table itself.
-    const source = totalCapped
-      ? sql`(SELECT o.id, o.observed_at, o.created_at FROM observations o WHERE ${where})`
-      : sql`matches`;
-    const matchesCte = totalCapped
-      ? sql``
-      : sql`matches AS MATERIALIZED (SELECT o.id, o.observed_at, o.created_at FROM observations o WHERE ${where}),`;
-    const pageCte =
-      sort === 'relevance'
-        ? sql`recent AS MATERIALIZED (
-              SELECT m.id, m.observed_at, m.created_at FROM ${source} m
-              ORDER BY m.observed_at DESC NULLS LAST, m.id LIMIT ${Math.max(budget.relevanceWindow, offset + filters.pageSize)}),
-            page AS (
-              SELECT r.id, r.observed_at, r.created_at, ts_rank(o.search, ${query}) AS rank
-              FROM recent r JOIN observations o ON o.id = r.id
-              ORDER BY rank DESC, r.observed_at DESC NULLS LAST, r.id LIMIT ${filters.pageSize} OFFSET ${offset})`
-        : sql`page AS (
-              SELECT m.id, m.observed_at, m.created_at, NULL::real AS rank FROM ${source} m
-              ORDER BY ${orderBy(sort, searched, sql`m.`)} LIMIT ${filters.pageSize} OFFSET ${offset})`;
-    // ts_headline returns the document's own text: the markers are control characters stripped from the
-    // document first, and the presenter turns the result into plain-text segments (never markup). The snippet
-    // comes from the title and what was surprising when they match (cheap), else from the transcript's start.
-    const headlineOptions = `StartSel=${snippetMarkers.start}, StopSel=${snippetMarkers.stop}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
-    const stripMarkers = (text: SQL) => sql`translate(${text}, E'\\x02\\x03', '')`;
-    const headline = searched
-      ? sql`CASE WHEN to_tsvector('english', o.title || ' ' || o.surprise) @@ ${query}
-          THEN ts_headline('english', ${stripMarkers(sql`o.title || E'\n' || o.surprise`)}, ${query}, ${headlineOptions})
-          ELSE ts_headline('english', ${stripMarkers(sql`coalesce((
-            SELECT left(string_agg(t.value #>> '{}', E'\n'), ${SNIPPET_SOURCE_CHARS})
-            FROM jsonb_path_query(o.transcript, '$.messages[*].parts[*].text') AS t(value)), o.surprise)`)}, ${query}, ${headlineOptions})
-          END`
-      : sql`NULL::text`;
+/** Whether a page is empty whatever its matches: none, or the page is past the last one counted. */
+const nothingToShow = (p: ListPlan, counted: number) => counted === 0 || (counted <= p.cap && p.offset >= counted);
 
-    const rows = rowsOf<ListRow>(
-      await db.execute(sql`
-        WITH ${matchesCte} ${pageCte}
-        SELECT o.id, o.title, left(o.surprise, 400) AS surprise, o.status, o.visibility, o.provider, o.model, o.model_version,
-               o.observed_at, o.created_at, o.submitted_by, u.display_name, o.tags, p.rank,
-               (SELECT coalesce(json_agg(json_build_object('code', x.code, 'name', x.name, 'category', x.category, 'colour', x.colour) ORDER BY x.code), '[]'::json)
-                  FROM (SELECT DISTINCT b.code, b.name, b.category, b.colour FROM codings c JOIN behaviours b ON b.id = c.behaviour_id
-                        WHERE c.observation_id = o.id AND ${activeCoding}) x) AS behaviours,
-               ${headline} AS headline
-        FROM page p JOIN observations o ON o.id = p.id JOIN users u ON u.id = o.submitted_by
-        ORDER BY ${orderBy(sort, searched, sql`p.`)}`),
+/** An unsearched list: the coded-with shape in one statement, else a count and a page. */
+async function plainList(db: Db, p: ListPlan): Promise<Listed> {
+  const coded = await codedList(db, p);
+  if (coded) return coded;
+  const counted = await countMatches(db, p);
+  return { rows: nothingToShow(p, counted) ? [] : await listPage(db, p, counted), counted };
+}
+
+/** A search: searchFirst when the words are common, else, with planner settings, a count and a page. */
+async function searchList(db: Db, p: ListPlan, query: SQL): Promise<Listed> {
+  const shape = searchShape(p);
+  const first = await searchFirst(db, p, query, shape);
+  if (first.found) return first.found;
+  return inTransaction(db, async (tx) => {
+    // Full-text matches must come from the GIN index: checking `search @@ q` row by row reads each row's large,
+    // TOASTed vector, which the planner does not price in, so it takes a sequential scan, or a walk of some
+    // index for the LIMIT, to be as cheap as the bitmap scan (they are up to 20 times slower). The count runs
+    // with both disabled, and so does the page when all matches are collected; when there are many, the page
+    // walks an index (checking the match on few rows), so the count enables index scans again for it. JIT is
+    // off: a disabled scan that must still be planned (behaviours by category) costs enough to trigger it, and
+    // compiling takes 100-250 ms. All settings are local: they end with the transaction.
+    await tx.execute(sql`SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true)`);
+    const counted = Number(
+      rowsOf<{ n: number }>(
+        await tx.execute(sql`SELECT count(*)::int AS n, set_config('enable_indexscan', CASE WHEN count(*) > ${p.cap} THEN 'on' ELSE 'off' END, true) AS hint
+          FROM (SELECT 1 FROM observations o WHERE ${and(allConditions(p))} LIMIT ${p.cap + 1}) s`),
+      )[0]?.n ?? 0,
     );
-    return { ...empty, data: rows.map(presentListRow) };
+    return { rows: nothingToShow(p, counted) ? [] : await searchPage(tx, p, query, shape, counted, first.probe), counted };
   });
+}
+
+const and = (conditions: SQL[]) => sql.join(conditions, sql` AND `);
+
+/** Every condition of a list: visibility, filters (coded ones as id arrays) and the full-text match. */
+function allConditions(p: ListPlan): SQL[] {
+  const f = p.filters;
+  return [p.visible, ...f.walkable, ...f.other, ...f.codedIds, ...(p.query ? [sql`o.search @@ ${p.query}`] : [])];
+}
+
+/** Conditions checked row by row during a walk of a date index bounded by the `walkable` ones. */
+function rowChecks(p: ListPlan): SQL {
+  return hasRowChecks(p) ? and([...p.filters.other, ...p.filters.codedSet]) : sql`true`;
+}
+
+const hasRowChecks = (p: ListPlan) => p.filters.other.length + p.filters.codedSet.length > 0;
+
+/** Matches carry the one date they are sorted by, so collecting them can stay within that date's index. */
+function datesFor(sort: Sort): SQL {
+  return sort === 'created_desc' ? sql`NULL::timestamptz AS observed_at, o.created_at` : sql`o.observed_at, NULL::timestamptz AS created_at`;
+}
+
+/**
+ * The page's rows with their columns, behaviours and snippets, from `page` (a subquery or CTE name yielding id,
+ * observed_at, created_at and rank), after the optional CTEs in `withs`; `extra` adds a column to every row.
+ */
+function pageRows(p: ListPlan, page: SQL, withs?: SQL, extra?: SQL): SQL {
+  return sql`${withs ? sql`WITH ${withs}` : sql``}
+    SELECT ${extra ? sql`${extra}, ` : sql``}o.id, o.title, left(o.surprise, 400) AS surprise, o.status, o.visibility, o.provider, o.model,
+      o.model_version, o.observed_at, o.created_at, o.submitted_by, u.display_name, o.tags, p.rank,
+      ${behavioursOf(sql`o.id`)} AS behaviours, ${p.query ? headlineOf(p.query) : sql`NULL::text`} AS headline
+    FROM ${page} p JOIN observations o ON o.id = p.id JOIN users u ON u.id = o.submitted_by
+    ORDER BY ${orderBy(p.sort, !!p.query, sql`p.`)}`;
+}
+
+/** With no more matches than this, a page is always sorted from all of them (collecting them costs little). */
+const FEW_MATCHES = 1_000;
+/** Rows a bounded walk reads per row it needs, at least; past that it gives up. */
+const WALK_FACTOR = 8;
+const WALK_MIN = 2_000;
+
+/**
+ * An unsearched list's page, `counted` matches known:
+ * - more than the cap: a walk of the sort's index (matches are dense);
+ * - more than FEW_MATCHES, for a page among the first quarter of them: a walk bounded to WALK_FACTOR times
+ *   the rows needed, led by the filters that lead an index ending in the date (model, status, dates) and
+ *   checking the others row by row (coded-with ones against a hashed set of ids); when it comes back short of
+ *   the rows the count promises, it gave up;
+ * - otherwise, or when the walk gave up: the matches collected through the indexes and sorted.
+ */
+async function listPage(db: Db, p: ListPlan, counted: number): Promise<ListRow[]> {
+  const { sort, pageSize, offset } = p;
+  const f = p.filters;
+  const ord = (prefix: SQL) => orderBy(sort, false, prefix);
+  const run = async (page: SQL) => rowsOf<ListRow>(await db.execute(pageRows(p, sql`(${page})`)));
+  if (counted > p.cap) {
+    return run(sql`SELECT o.id, o.observed_at, o.created_at, NULL::real AS rank FROM observations o
+      WHERE ${and([p.visible, ...f.walkable, ...f.other, ...f.codedSet])}
+      ORDER BY ${ord(sql`o.`)} LIMIT ${pageSize} OFFSET ${offset}`);
+  }
+  if (counted > FEW_MATCHES && (offset + pageSize) * 4 <= counted) {
+    const bound = Math.max(WALK_MIN, (offset + pageSize) * WALK_FACTOR);
+    // Only the columns checked are read: coded-with filters alone walk the date index without the table.
+    const rows = await run(sql`SELECT o.id, o.observed_at, o.created_at, NULL::real AS rank
+      FROM (SELECT o.id, ${datesFor(sort)}${f.otherColumns} FROM observations o WHERE ${and([p.visible, ...f.walkable])}
+            ORDER BY ${ord(sql`o.`)} LIMIT ${bound}) o
+      WHERE ${rowChecks(p)}
+      ORDER BY ${ord(sql`o.`)} LIMIT ${pageSize} OFFSET ${offset}`);
+    if (rows.length >= Math.min(pageSize, counted - offset)) return rows;
+  }
+  return collectedPage(db, p);
+}
+
+/** An unsearched list's page from all its matches, collected through the indexes (bitmap scans) and sorted. */
+async function collectedPage(db: Db, p: ListPlan): Promise<ListRow[]> {
+  const ord = (prefix: SQL) => orderBy(p.sort, false, prefix);
+  return rowsOf<ListRow>(
+    await db.execute(
+      pageRows(
+        p,
+        sql`(SELECT m.id, m.observed_at, m.created_at, NULL::real AS rank
+          FROM (SELECT o.id, ${datesFor(p.sort)} FROM observations o WHERE ${and(allConditions(p))} OFFSET 0) m
+          ORDER BY ${ord(sql`m.`)} LIMIT ${p.pageSize} OFFSET ${p.offset})`,
+      ),
+    ),
+  );
+}
+
+/** At most this many tombstones are subtracted in a fast count (see fastCount); with more, counts take the usual way. */
+const TOMBSTONES_SUBTRACTED = 1_000;
+
+/** The capped count of an unsearched list: the fast one when it applies, else the matches (up to cap + 1). */
+async function countMatches(db: Db, p: ListPlan): Promise<number> {
+  const fast = fastCount(p);
+  if (fast) {
+    const n = rowsOf<{ n: number | null }>(await db.execute(fast))[0]?.n;
+    if (n !== null && n !== undefined) return Number(n);
+  }
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM observations o WHERE ${and(allConditions(p))} LIMIT ${p.cap + 1}) s`),
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * A faster exact count (capped) of a list of signed-in people filtered by provider (and model) only, whose usual
+ * count (collecting matches that are not deleted) reads a row per match; null when it does not apply. Every
+ * match is counted, deleted or not, by an index-only scan of (provider, model), and the deleted ones
+ * (tombstones, few, with their own partial index) subtracted. The statement yields n = null when there are
+ * more than TOMBSTONES_SUBTRACTED tombstones.
+ */
+function fastCount(p: ListPlan): SQL | null {
+  if (!p.members || !p.providerOnly) return null;
+  const matching = and([...p.filters.walkable, ...p.filters.other]);
+  return sql`SELECT CASE WHEN t.tombstones <= ${TOMBSTONES_SUBTRACTED}
+      THEN (SELECT count(*)::int FROM (SELECT 1 FROM observations o WHERE ${matching} LIMIT ${p.cap + 1 + TOMBSTONES_SUBTRACTED}) s) - t.dead END AS n
+    FROM (SELECT count(*)::int AS tombstones, (count(*) FILTER (WHERE ${matching}))::int AS dead FROM ${tombstonesOf(sql`o.id, o.provider, o.model`)} o) t`;
+}
+
+/** At most TOMBSTONES_SUBTRACTED + 1 deleted observations (their own partial index serves them). */
+function tombstonesOf(columns: SQL): SQL {
+  return sql`(SELECT ${columns} FROM observations o WHERE o.deleted_at IS NOT NULL LIMIT ${TOMBSTONES_SUBTRACTED + 1})`;
+}
+
+/**
+ * A list of signed-in people filtered by coded-with filters only, in one statement, or null when it does not
+ * apply. The count is that of the distinct observations of the active codings less the deleted ones (the
+ * usual way, with more than TOMBSTONES_SUBTRACTED tombstones). Coded observations are usually dense among
+ * recent ones: when there are more than FEW_MATCHES, the page is a walk of the sort's index (index-only),
+ * bounded, checking each id against the coded ones (hashed), as listPage would; when there are fewer, or the
+ * walk finds fewer rows than the count promises (it gave up), the page is collected.
+ */
+async function codedList(db: Db, p: ListPlan): Promise<Listed | null> {
+  if (!p.members || !p.codedOnly) return null;
+  const ord = (prefix: SQL) => orderBy(p.sort, false, prefix);
+  const bound = Math.max(WALK_MIN, (p.offset + p.pageSize) * WALK_FACTOR);
+  const result = rowsOf<ListRow & { matched: number | null }>(
+    await db.execute(sql`WITH coded AS MATERIALIZED (${sql.join(p.filters.codedQueries, sql` INTERSECT `)}),
+        counted AS (
+          SELECT CASE WHEN t.tombstones <= ${TOMBSTONES_SUBTRACTED}
+            THEN (SELECT count(*)::int FROM coded) - (SELECT count(*)::int FROM ${tombstonesOf(sql`o.id`)} d WHERE d.id IN (SELECT observation_id FROM coded)) END AS n
+          FROM (SELECT count(*)::int AS tombstones FROM ${tombstonesOf(sql`o.id`)} o) t),
+        page AS (
+          SELECT o.id, o.observed_at, o.created_at, NULL::real AS rank
+          FROM (SELECT o.id, ${datesFor(p.sort)} FROM observations o
+                WHERE (SELECT n FROM counted) > ${FEW_MATCHES} AND (SELECT n FROM counted) >= ${(p.offset + p.pageSize) * 4} AND ${p.visible}
+                ORDER BY ${ord(sql`o.`)} LIMIT ${bound}) o
+          WHERE CASE WHEN true THEN o.id IN (SELECT observation_id FROM coded) END
+          ORDER BY ${ord(sql`o.`)} LIMIT ${p.pageSize} OFFSET ${p.offset})
+      SELECT c.n AS matched, r.* FROM counted c LEFT JOIN LATERAL (${pageRows(p, sql`page`)}) r ON true`),
+  );
+  const matched = result[0]?.matched;
+  if (matched === null || matched === undefined) return null;
+  const counted = Number(matched);
+  if (nothingToShow(p, counted)) return { rows: [], counted };
+  const rows = result.filter((r) => r.id !== null);
+  return { rows: rows.length >= Math.min(p.pageSize, counted - p.offset) ? rows : await collectedPage(db, p), counted };
+}
+
+/** How a search takes its matches: in `order`, the first `need` of them (relevance ranks those). */
+interface SearchShape {
+  relevance: boolean;
+  order: Sort;
+  need: number;
+}
+
+function searchShape(p: ListPlan): SearchShape {
+  const relevance = p.sort === 'relevance';
+  return {
+    relevance,
+    order: relevance ? 'observed_desc' : p.sort,
+    need: relevance ? Math.max(p.relevanceWindow, p.offset + p.pageSize) : p.offset + p.pageSize,
+  };
+}
+
+/**
+ * A search's page from the CTE `matched` (its first `need` matches, in order, with their vectors' TOAST
+ * pointers): ranked, or as they come.
+ */
+function searchPageOf(p: ListPlan, query: SQL, s: SearchShape): SQL {
+  return s.relevance
+    ? sql`(SELECT m.id, m.observed_at, m.created_at, ts_rank(m.search, ${query}) AS rank FROM matched m
+        ORDER BY rank DESC, m.observed_at DESC NULLS LAST, m.id LIMIT ${p.pageSize} OFFSET ${p.offset})`
+    : sql`(SELECT m.id, m.observed_at, m.created_at, NULL::real AS rank FROM matched m
+        ORDER BY ${orderBy(s.order, false, sql`m.`)} LIMIT ${p.pageSize} OFFSET ${p.offset})`;
+}
+
+/** A search's page rows from `matched`, defined by `ctes`; `extra` adds a column to every row. */
+async function searchRows(db: Db, p: ListPlan, query: SQL, s: SearchShape, ctes: SQL, extra?: SQL) {
+  return rowsOf<ListRow & { walked?: number }>(await db.execute(pageRows(p, searchPageOf(p, query, s), ctes, extra)));
+}
+
+/**
+ * A walk of a date index in the search's order, bounded to `bound` rows, checking the full-text match (which
+ * reads the row's TOASTed search vector) only on rows that passed every other condition: the first `limit`
+ * matches. The filters that lead an index ending in the date (model, status, dates) bound the walk; the others
+ * are checked row by row.
+ */
+function searchWalk(p: ListPlan, query: SQL, s: SearchShape, bound: number, limit: number, gate: SQL = sql`true`): SQL {
+  const ord = (prefix: SQL) => orderBy(s.order, false, prefix);
+  return sql`SELECT o.id, o.observed_at, o.created_at, o.search
+    FROM (SELECT o.id, o.observed_at, o.created_at, o.search${p.filters.otherColumns} FROM observations o
+          WHERE ${gate} AND ${and([p.visible, ...p.filters.walkable])} ORDER BY ${ord(sql`o.`)} LIMIT ${bound}) o
+    WHERE CASE WHEN ${rowChecks(p)} THEN o.search @@ ${query} ELSE false END
+    ORDER BY ${ord(sql`o.`)} LIMIT ${limit}`;
+}
+
+/**
+ * Rows of the walk a probe reads; how many of them must match for searchFirst to walk on (the walk is bounded
+ * to the rows that density promises for the matches it needs); and how many must match the words alone for
+ * them to count as common. Without filters checked row by row, every row walked is checked against its
+ * vector, so the walk must find matches denser to beat the full-text index.
+ */
+const PROBE_ROWS = 64;
+const walkOnHits = (p: ListPlan) => (hasRowChecks(p) ? 16 : 40);
+const DENSE_HITS = 56;
+
+/**
+ * What a probe of the search's walk finds among its first PROBE_ROWS rows: how many match (`hits`), how many
+ * match the full-text query alone, whatever the filters checked row by row (`wordHits`), and whether the query
+ * checks word positions (`phrase`: quoted words, or a hyphenated word), which the full-text index cannot
+ * answer alone: each of its candidates is then checked against its TOASTed vector.
+ */
+interface Probe {
+  hits: number;
+  wordHits: number;
+  phrase: boolean;
+}
+
+/**
+ * The probe, with two more columns for searchFirst: `checks`, how many of the rows pass the filters checked
+ * row by row, and `estimate`, the candidates of those filters that share suggests (from the table's size
+ * estimate in the catalog).
+ */
+function probeStatement(p: ListPlan, query: SQL, s: SearchShape): SQL {
+  const checked = hasRowChecks(p);
+  return sql`SELECT (count(*) FILTER (WHERE CASE WHEN ${rowChecks(p)} THEN o.search @@ ${query} ELSE false END))::int AS hits,
+      ${checked ? sql`(count(*) FILTER (WHERE o.search @@ ${query}))::int` : sql`NULL::int`} AS word_hits,
+      (count(*) FILTER (WHERE ${rowChecks(p)}))::int AS checks,
+      ((count(*) FILTER (WHERE ${rowChecks(p)}))::float8 / ${PROBE_ROWS}
+        * (SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = 'observations'::regclass))::float8 AS estimate,
+      (${query})::text ~ '<[0-9-]+>' AS phrase
+    FROM (SELECT o.id, o.search${p.filters.otherColumns} FROM observations o WHERE ${and([p.visible, ...p.filters.walkable])}
+          ORDER BY ${orderBy(s.order, false, sql`o.`)} LIMIT ${PROBE_ROWS}) o`;
+}
+
+/** At most this many candidates of a search's filters are collected to be checked in order (see searchFirst). */
+const CANDIDATES_MAX = 10_000;
+
+/**
+ * The first statement of every search, on its own (no planner settings needed): a probe of the first rows of
+ * the search's walk, then, when the words are common, the count and the page's matches without the full-text
+ * index (counting common words through it costs more than finding cap + 1 matches one by one):
+ * - matches dense enough among the walk's first rows (walkOnHits): the walk goes on, bounded to twice the
+ *   rows that density promises for the matches it needs;
+ * - else, the words dense but not the filters checked row by row (provider, tag, coded-with), and those
+ *   filters' candidates likely few: they are collected through their indexes (at most CANDIDATES_MAX), sorted,
+ *   and checked in that order until cap + 1 match (every candidate checked: the count is exact).
+ * `found` is null when neither applies or the walk did not find enough (the matches thinned out, or there are
+ * not that many): the search then takes the usual way, knowing the probe.
+ */
+async function searchFirst(db: Db, p: ListPlan, query: SQL, s: SearchShape): Promise<{ found: Listed | null; probe: Probe }> {
+  const f = p.filters;
+  const limit = Math.max(p.cap + 1, s.need);
+  const ord = (prefix: SQL) => orderBy(s.order, false, prefix);
+  const checked = hasRowChecks(p);
+  const walkOn = walkOnHits(p);
+  const dense = sql`(SELECT hits FROM probe) >= ${walkOn}`;
+  const candidates = checked
+    ? sql`candidates AS MATERIALIZED (
+          SELECT o.id, o.observed_at, o.created_at, o.search FROM observations o
+          WHERE NOT ${dense} AND (SELECT word_hits FROM probe) >= ${DENSE_HITS} AND (SELECT estimate FROM probe) <= ${CANDIDATES_MAX}
+            AND ${and([p.visible, ...f.walkable, ...f.other, ...f.codedIds])}
+          LIMIT ${CANDIDATES_MAX + 1}),
+        checked AS MATERIALIZED (
+          SELECT c.id, c.observed_at, c.created_at, c.search
+          FROM (SELECT * FROM candidates c WHERE (SELECT count(*) FROM candidates) <= ${CANDIDATES_MAX} ORDER BY ${ord(sql`c.`)} OFFSET 0) c
+          WHERE c.search @@ ${query} LIMIT ${limit}),`
+    : sql`candidates AS (SELECT NULL::uuid AS id WHERE false),
+        checked AS (SELECT NULL::uuid AS id, NULL::timestamptz AS observed_at, NULL::timestamptz AS created_at, NULL::tsvector AS search WHERE false),`;
+  const result = rowsOf<ListRow & { hits: number; word_hits: number | null; estimate: number; phrase: boolean; walked: number; candidates: number; checked: number }>(
+    await db.execute(sql`WITH probe AS MATERIALIZED (${probeStatement(p, query, s)}),
+        walked AS MATERIALIZED (${searchWalk(p, query, s, Math.ceil((2 * limit * PROBE_ROWS) / walkOn), limit, dense)}),
+        ${candidates}
+        matched AS (SELECT * FROM ((SELECT * FROM walked) UNION ALL (SELECT * FROM checked)) w ORDER BY ${ord(sql`w.`)} LIMIT ${s.need}),
+        page AS ${searchPageOf(p, query, s)}
+      SELECT pr.hits, pr.word_hits, pr.estimate, pr.phrase, (SELECT count(*) FROM walked)::int AS walked,
+        (SELECT count(*) FROM candidates)::int AS candidates, (SELECT count(*) FROM checked)::int AS checked, r.*
+      FROM probe pr LEFT JOIN LATERAL (${pageRows(p, sql`page`)}) r ON true`),
+  );
+  const first = result[0];
+  const hits = Number(first?.hits ?? 0);
+  const probe: Probe = { hits, wordHits: first?.word_hits === null || first?.word_hits === undefined ? hits : Number(first.word_hits), phrase: first?.phrase ?? true };
+  const rows = result.filter((r) => r.id !== null);
+  if (first && Number(first.walked) >= limit) return { found: { rows, counted: p.cap + 1 }, probe };
+  const collected = Number(first?.candidates ?? 0);
+  if (checked && hits < walkOn && probe.wordHits >= DENSE_HITS && Number(first!.estimate) <= CANDIDATES_MAX && collected <= CANDIDATES_MAX) {
+    const matches = Number(first!.checked);
+    const counted = matches > p.cap ? p.cap + 1 : matches;
+    return { found: { rows: nothingToShow(p, counted) ? [] : rows, counted }, probe };
+  }
+  return { found: null, probe };
+}
+
+/**
+ * A search's page, `counted` matches known (and `hits` of the probe, see probeStatement):
+ * - up to the cap: all matches, collected through the indexes, sorted;
+ * - more: a bounded walk (WALK_FACTOR times the rows needed, see searchWalk), unless the probe says it would
+ *   not find enough. When it comes back short (matches sparse among recent rows: filters correlated with
+ *   dates), the candidates of the other filters are collected through their indexes, sorted, and checked in
+ *   that order until enough match; without other filters, all matches come from the full-text index.
+ */
+async function searchPage(db: Db, p: ListPlan, query: SQL, s: SearchShape, counted: number, probe: Probe): Promise<ListRow[]> {
+  const f = p.filters;
+  const ord = (prefix: SQL) => orderBy(s.order, false, prefix);
+  const run = (matched: SQL, extra?: SQL) => searchRows(db, p, query, s, sql`matched AS MATERIALIZED (${matched})`, extra);
+  if (counted <= p.cap) {
+    return run(sql`SELECT m.id, m.observed_at, m.created_at, m.search
+      FROM (SELECT o.id, o.observed_at, o.created_at, o.search FROM observations o WHERE ${and(allConditions(p))} OFFSET 0) m
+      ORDER BY ${ord(sql`m.`)} LIMIT ${s.need}`);
+  }
+  const filtered = f.walkable.length + f.other.length + f.codedIds.length > 0;
+  if (!filtered && probe.phrase) {
+    // No better way for a phrase without filters than the walk, unbounded: the full-text index would hand
+    // over every observation containing the words, each to check against its vector.
+    return run(sql`SELECT o.id, o.observed_at, o.created_at, o.search FROM observations o WHERE ${p.visible} AND o.search @@ ${query}
+      ORDER BY ${ord(sql`o.`)} LIMIT ${s.need}`);
+  }
+  const bound = Math.max(WALK_MIN, s.need * WALK_FACTOR);
+  if (probe.hits > 0 && (s.need * PROBE_ROWS) / probe.hits <= bound) {
+    const walked = await run(searchWalk(p, query, s, bound, s.need), sql`(SELECT count(*) FROM matched)::int AS walked`);
+    if (walked.length > 0 && Number(walked[0]!.walked) >= s.need) return walked;
+  }
+  // The candidates are sorted before the match is checked (OFFSET 0 keeps the check out of the sorted
+  // subquery), so the check stops at the `need`th match. Without filters, visibility is written so that no
+  // index can serve it, leaving the full-text index as the only way to collect the matches.
+  return run(
+    filtered
+      ? sql`SELECT c.id, c.observed_at, c.created_at, c.search
+          FROM (SELECT x.* FROM (SELECT o.id, o.observed_at, o.created_at, o.search FROM observations o
+                                 WHERE ${and([p.visible, ...f.walkable, ...f.other, ...f.codedIds])} OFFSET 0) x
+                ORDER BY ${ord(sql`x.`)} OFFSET 0) c
+          WHERE c.search @@ ${query} LIMIT ${s.need}`
+      : sql`SELECT a.id, a.observed_at, a.created_at, a.search
+          FROM (SELECT o.id, o.observed_at, o.created_at, o.search FROM observations o
+                WHERE coalesce(${p.visible}, false) AND o.search @@ ${query} OFFSET 0) a
+          ORDER BY ${ord(sql`a.`)} LIMIT ${s.need}`,
+  );
+}
+
+/** Distinct behaviours of an observation's active codings, as a JSON array in code order. */
+function behavioursOf(observationId: SQL): SQL {
+  return sql`(SELECT coalesce(json_agg(json_build_object('code', x.code, 'name', x.name, 'category', x.category, 'colour', x.colour) ORDER BY x.code), '[]'::json)
+    FROM (SELECT DISTINCT b.code, b.name, b.category, b.colour FROM codings c JOIN behaviours b ON b.id = c.behaviour_id
+          WHERE c.observation_id = ${observationId} AND ${activeCoding}) x)`;
+}
+
+/**
+ * A search snippet of `o`. ts_headline returns the document's own text: the markers are control characters
+ * stripped from the document first, and the presenter turns the result into plain-text segments (never markup).
+ * The snippet comes from the title and what was surprising when they match (cheap), else from the transcript's
+ * start.
+ */
+function headlineOf(query: SQL): SQL {
+  const headlineOptions = `StartSel=${snippetMarkers.start}, StopSel=${snippetMarkers.stop}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+  const stripMarkers = (text: SQL) => sql`translate(${text}, E'\\x02\\x03', '')`;
+  return sql`CASE WHEN to_tsvector('english', o.title || ' ' || o.surprise) @@ ${query}
+    THEN ts_headline('english', ${stripMarkers(sql`o.title || E'\n' || o.surprise`)}, ${query}, ${headlineOptions})
+    ELSE ts_headline('english', ${stripMarkers(sql`coalesce((
+      SELECT left(string_agg(t.value #>> '{}', E'\n'), ${SNIPPET_SOURCE_CHARS})
+      FROM jsonb_path_query(o.transcript, '$.messages[*].parts[*].text') AS t(value)), o.surprise)`)}, ${query}, ${headlineOptions})
+    END`;
 }
 
 /** Characters of transcript text a search snippet is cut from (ts_headline's cost grows with the text). */
 const SNIPPET_SOURCE_CHARS = 5_000;
-
-/**
- * Full-text matches must come from the GIN index: checking `search @@ q` row by row reads each row's large,
- * TOASTed vector, which the planner does not price in and which made a sequential scan 20x slower than the
- * bitmap scan it thought equal. Searches therefore run with sequential scans disabled, in a transaction so the
- * setting ends with it.
- */
-async function withPlannerHints<T>(db: Db, searched: boolean, work: (db: Db) => Promise<T>): Promise<T> {
-  if (!searched) return work(db);
-  return inTransaction(db, async (tx) => {
-    await tx.execute(sql`SET LOCAL enable_seqscan = off`);
-    return work(tx);
-  });
-}
 
 function presentListRow(r: ListRow): ObservationListItem {
   const behaviours = typeof r.behaviours === 'string' ? JSON.parse(r.behaviours) : (r.behaviours ?? []);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { rowsOf } from '../core/db.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inTransaction, rowsOf } from '../core/db.ts';
 import { makeActors } from '../test/support/clients.ts';
 import { startTestApp, type TestApp } from '../test/support/test-app.ts';
 import { indexPendingTranscripts } from './search-indexer.ts';
@@ -55,4 +56,42 @@ test('an edit indexes the new transcript at once', async () => {
   assert.equal(edited.status, 200);
   const found = await actors.anon.get('/observations?q=okapi');
   assert.deepEqual(found.body.data.map((o: { id: string }) => o.id), [created.body.id]);
+});
+
+test('drain waits for a batch another indexer holds, so nothing is pending when it returns', async () => {
+  const created = await actors.contributor.api.post('/observations', body('Held', 'User: a\nAssistant: the quokka waits'));
+  const id = created.body.id as string;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let claimed!: (held: boolean) => void;
+  const claim = new Promise<boolean>((resolve) => (claimed = resolve));
+  // Another indexer's batch: the pending row locked in an open transaction (retried if the background indexer
+  // indexed it first).
+  const holder = (async () => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await app.deps.db.execute(sql`update observations set search_pending = true where id = ${id}::uuid`);
+      const held = await inTransaction(app.deps.db, async (tx) => {
+        const rows = rowsOf(await tx.execute(sql`select id from observations where id = ${id}::uuid and search_pending for update`));
+        if (rows.length === 0) return false;
+        claimed(true);
+        await released;
+        return true;
+      });
+      if (held) return;
+    }
+    claimed(false);
+  })();
+  assert.equal(await claim, true, 'the row could be claimed');
+  let drained = false;
+  const drain = app.drainSearchIndex().then(() => (drained = true));
+  await sleep(200);
+  const drainedWhileHeld = drained;
+  release();
+  await holder;
+  await drain;
+  assert.equal(drainedWhileHeld, false, 'drain returned while a batch was still held');
+  const after = rowsOf<{ search_pending: boolean }>(await app.deps.db.execute(sql`select search_pending from observations where id = ${id}::uuid`));
+  assert.equal(after[0]!.search_pending, false);
+  const found = await actors.anon.get('/observations?q=quokka');
+  assert.deepEqual(found.body.data.map((o: { id: string }) => o.id), [id]);
 });

@@ -6,13 +6,15 @@ import type { Transcript } from './transcript.schema.ts';
 /**
  * Adds pending transcripts to the full-text index, oldest first, in one statement per batch. Rows are claimed
  * with FOR UPDATE SKIP LOCKED, so several server processes can index side by side without doing work twice.
+ * `wait` claims with a plain FOR UPDATE instead: rows another indexer holds are waited for (and then skipped,
+ * being indexed), so when it returns 0 nothing is pending, not merely claimed by someone else (drain needs that).
  * Returns how many observations it indexed.
  */
-export async function indexPendingTranscripts(db: Db, batchSize = 50): Promise<number> {
+export async function indexPendingTranscripts(db: Db, batchSize = 50, wait = false): Promise<number> {
   return inTransaction(db, async (tx) => {
     const rows = rowsOf<{ id: string; transcript: Transcript }>(
       await tx.execute(sql`SELECT id, transcript FROM observations WHERE search_pending
-        ORDER BY created_at LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`),
+        ORDER BY created_at LIMIT ${batchSize} FOR UPDATE ${wait ? sql`` : sql`SKIP LOCKED`}`),
     );
     if (rows.length === 0) return 0;
     const values = sql.join(
@@ -29,7 +31,7 @@ export async function indexPendingTranscripts(db: Db, batchSize = 50): Promise<n
 }
 
 export interface SearchIndexer {
-  /** Indexes everything pending now (tests, and shutdown). */
+  /** Indexes everything pending now, waiting for batches other indexers hold (tests, and shutdown). */
   drain(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -63,7 +65,7 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
     async drain() {
       await running;
       let total = 0;
-      for (let n = -1; n !== 0; total += n) n = await indexPendingTranscripts(db, 200);
+      for (let n = -1; n !== 0; total += n) n = await indexPendingTranscripts(db, 200, true);
       return total;
     },
     async stop() {

@@ -107,7 +107,8 @@ export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promi
 
   const arena = Arena.create(totalBytes);
   const mats = new Map<string, Mat>();
-  const sinks = new Map<string, TensorSink>();
+  // Each tensor's sink is made when its bytes start arriving: a tensor to rearrange gets a temporary buffer then.
+  const sinkMakers = new Map<string, () => TensorSink>();
   plan.mats.forEach((m, i) => {
     const dtype = matDtypes[i]!;
     const es = bytesPerElement(dtype);
@@ -115,16 +116,13 @@ export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promi
     mats.set(m.key, { dtype, rows: m.rows, cols: m.cols, offset, ld: m.cols });
     for (const part of m.parts) {
       const info = tensors.get(part.tensor)!;
-      const dest = arena.bytes(offset + part.rowOffset * m.cols * es, info.end - info.begin);
-      if (part.transform === 'none') sinks.set(part.tensor, { dest });
+      const destOffset = offset + part.rowOffset * m.cols * es;
+      const size = info.end - info.begin;
+      if (part.transform === 'none') sinkMakers.set(part.tensor, () => ({ dest: arena.bytes(destOffset, size) }));
       else {
-        let temp: Uint8Array | null = new Uint8Array(info.end - info.begin);
-        sinks.set(part.tensor, {
-          dest: temp,
-          done: () => {
-            transformInto(temp!, dest, part.shape, part.transform, es, config);
-            temp = null;
-          },
+        sinkMakers.set(part.tensor, () => {
+          const temp = new Uint8Array(size);
+          return { dest: temp, done: () => transformInto(temp, arena.bytes(destOffset, size), part.shape, part.transform, es, config) };
         });
       }
     }
@@ -134,12 +132,14 @@ export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promi
   for (const v of plan.vecs) {
     for (const part of v.parts) {
       const info = tensors.get(part.tensor)!;
-      const bytes = new Uint8Array(info.end - info.begin);
-      raw.set(part.tensor, { dtype: info.dtype as DType, bytes });
-      sinks.set(part.tensor, { dest: bytes });
+      sinkMakers.set(part.tensor, () => {
+        const bytes = new Uint8Array(info.end - info.begin);
+        raw.set(part.tensor, { dtype: info.dtype as DType, bytes });
+        return { dest: bytes };
+      });
     }
   }
-  const weightsSha256 = await streamTensors(headers, (info) => sinks.get(info.name) ?? null, createHash('sha256'));
+  const weightsSha256 = await streamTensors(headers, (info) => sinkMakers.get(info.name)?.() ?? null, createHash('sha256'));
 
   const vecs = new Map<string, Float32Array | null>();
   for (const v of plan.vecs) vecs.set(v.key, buildVector(v, raw, config));

@@ -111,39 +111,43 @@ export async function streamTensors(
   chunkBytes = 8 << 20,
 ): Promise<string> {
   for (const header of headers) {
-    const jobs = [...header.tensors.values()]
-      .map((info) => ({ info, sink: sinkFor(info) }))
-      .filter((j): j is { info: TensorInfo; sink: TensorSink } => j.sink !== null)
-      .sort((a, b) => a.info.begin - b.info.begin);
+    // Sinks are asked for when a tensor's first bytes arrive and dropped once it is complete, so temporary
+    // buffers (tensors to transpose) live one at a time.
+    const infos = [...header.tensors.values()].sort((a, b) => a.begin - b.begin);
+    const sinks: (TensorSink | null | undefined)[] = infos.map(() => undefined);
     const fh = await open(header.file, 'r');
     try {
-      const chunk = Buffer.allocUnsafe(chunkBytes);
+      const chunk = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(header.fileSize, 1)));
       let pos = 0;
-      let next = 0; // first job not yet complete
-      const completed = jobs.map((j) => j.info.end === j.info.begin);
+      let next = 0; // first tensor not yet complete
       while (pos < header.fileSize) {
-        const want = Math.min(chunkBytes, header.fileSize - pos);
+        const want = Math.min(chunk.length, header.fileSize - pos);
         const { bytesRead } = await fh.read(chunk, 0, want, pos);
         if (bytesRead !== want) throw corrupt(path.basename(header.file), 'it changed or shrank while being read');
         hash.update(chunk.subarray(0, want));
         const chunkEnd = pos + want;
-        for (let j = next; j < jobs.length; j++) {
-          const { info, sink } = jobs[j]!;
+        for (let j = next; j < infos.length; j++) {
+          const info = infos[j]!;
           if (info.begin >= chunkEnd) break;
+          if (info.end <= pos) continue;
+          if (sinks[j] === undefined) sinks[j] = sinkFor(info);
+          const sink = sinks[j];
+          if (!sink) continue;
           const from = Math.max(info.begin, pos);
           const to = Math.min(info.end, chunkEnd);
           if (to > from) sink.dest.set(chunk.subarray(from - pos, to - pos), from - info.begin);
-          if (info.end <= chunkEnd && !completed[j]) {
-            completed[j] = true;
+          if (info.end <= chunkEnd) {
             sink.done?.();
+            sinks[j] = null;
           }
         }
-        while (next < jobs.length && completed[next]) next++;
+        while (next < infos.length && infos[next]!.end <= chunkEnd) next++;
         pos = chunkEnd;
       }
       // Zero-length tensors never overlap a chunk.
-      for (const { info, sink } of jobs) if (info.end === info.begin) sink.done?.();
-      if (completed.some((c) => !c)) throw corrupt(path.basename(header.file), 'some tensors were not read completely');
+      infos.forEach((info, j) => {
+        if (info.end === info.begin && sinks[j] === undefined) sinkFor(info)?.done?.();
+      });
     } finally {
       await fh.close();
     }

@@ -54,9 +54,11 @@ export class MatmulEngine {
   private nextId = 1;
   private readonly pending = new Map<number, () => void>();
   private busy = 0;
+  private readonly splitMinMacs: number;
 
-  private constructor(arena: Arena, workers: Worker[], local: Record<string, KernelFn> | null) {
+  private constructor(arena: Arena, workers: Worker[], local: Record<string, KernelFn> | null, splitMinMacs: number) {
     this.arena = arena;
+    this.splitMinMacs = splitMinMacs;
     this.workers = workers;
     this.local = local;
     for (const w of workers) {
@@ -69,17 +71,20 @@ export class MatmulEngine {
     }
   }
 
-  /** A kernel engine over `arena`, with `threads` workers (0: run on the calling thread). */
-  static async create(arena: Arena, threads: number): Promise<MatmulEngine> {
+  /**
+   * A kernel engine over `arena`, with `threads` workers (0: run on the calling thread). Products of at least
+   * `splitMinMacs` multiply-adds are split across the workers.
+   */
+  static async create(arena: Arena, threads: number, splitMinMacs = SPLIT_MIN_MACS): Promise<MatmulEngine> {
     const module = await kernelModule();
     if (threads <= 0) {
       const inst = await WebAssembly.instantiate(module, { env: { memory: arena.memory } });
-      return new MatmulEngine(arena, [], inst.exports as unknown as Record<string, KernelFn>);
+      return new MatmulEngine(arena, [], inst.exports as unknown as Record<string, KernelFn>, splitMinMacs);
     }
     const workers = Array.from({ length: threads }, () =>
       new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory: arena.memory } }),
     );
-    return new MatmulEngine(arena, workers, null);
+    return new MatmulEngine(arena, workers, null, splitMinMacs);
   }
 
   get threads(): number {
@@ -110,7 +115,7 @@ export class MatmulEngine {
     if (bias) this.arena.f32(bPtr, m).set(bias);
     const es = bytesPerElement(w.dtype);
     const fn = kernelName(w);
-    const parts = this.workers.length > 1 && n * m * k >= SPLIT_MIN_MACS && m >= 16 * this.workers.length ? this.workers.length : 1;
+    const parts = this.workers.length > 1 && n * m * k >= this.splitMinMacs && m >= 16 * this.workers.length ? this.workers.length : 1;
     if (this.local) {
       this.local[fn]!(xPtr, w.offset, yPtr, n, m, k, k * 4, w.ld * es, m * 4, bPtr);
     } else {

@@ -11,6 +11,7 @@ import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textAr
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
+import { writeObservation } from './observation-writer.ts';
 
 /** How the observation arrived: the web form or the JSON API; `raw` is the text as sent (pasted text or JSON body). */
 export interface CaptureInfo { method: 'form' | 'api'; raw?: string }
@@ -23,7 +24,8 @@ export interface CaptureInfo { method: 'form' | 'api'; raw?: string }
  * The transcript's text joins the search vector a moment later, through the search indexer: to_tsvector over a
  * 10 KB transcript is most of what a row costs PostgreSQL, and it need not delay the answer.
  * This is the ingestion hot path, so everything is written by ONE statement (an INSERT with data-modifying
- * CTEs, atomic like a transaction, in one round trip), nothing is read back, and the ethogram lookups are cached.
+ * CTEs, atomic like a transaction, in one round trip), shared with the observations recorded at the same time
+ * (see observation-writer.ts); nothing is read back, and the ethogram lookups are cached.
  */
 export async function recordObservation(ctx: Ctx, input: ObservationInput, capture: CaptureInfo): Promise<ObservationView> {
   const actor = requireUser(ctx, 'record an observation');
@@ -42,39 +44,24 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
   const codings = coded.behaviours.map((b, i) => ({ id: codingIds[i]!, behaviour: b }));
   const nowIso = now.toISOString();
 
-  const codingsCte = codings.length
-    ? sql`, inserted_codings AS (
-        INSERT INTO codings (id, observation_id, ethogram_version_id, behaviour_id, coder_id, method, status, created_at)
-        SELECT c.id, o.id, ${coded.version!.id}::uuid, c.behaviour_id, ${actor.id}::uuid, 'manual', ${codingStatus}::coding_status, ${nowIso}::timestamptz
-        FROM inserted o, (VALUES ${sql.join(
-          codings.map((c) => sql`(${c.id}::uuid, ${c.behaviour.id}::uuid)`),
-          sql`, `,
-        )}) AS c(id, behaviour_id)
-        RETURNING 1)`
-    : sql``;
-
-  await ctx.db.execute(sql`
-    WITH inserted AS (
-      INSERT INTO observations (
-        id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
-        raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at)
-      VALUES (
-        ${id}::uuid, ${input.title}, ${input.surprise}, ${input.visibility}::visibility, ${input.provider}, ${input.model},
-        ${input.modelVersion ?? null}, ${JSON.stringify(provenance)}::jsonb, ${input.observedAt.toISOString()}::timestamptz,
-        ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
-        ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
-        ${headlineVectorSql(input.title, input.surprise)}, true,
-        ${nowIso}::timestamptz, ${nowIso}::timestamptz)
-      RETURNING id)
-    ${codingsCte}
-    INSERT INTO events (type, entity_type, entity_id, actor_id, payload, at)
-    SELECT 'observation.recorded', 'observation', inserted.id::text, ${actor.id}::uuid, ${JSON.stringify({
+  await writeObservation(ctx.db, {
+    observation: sql`(
+      ${id}::uuid, ${input.title}, ${input.surprise}, ${input.visibility}::visibility, ${input.provider}, ${input.model},
+      ${input.modelVersion ?? null}, ${JSON.stringify(provenance)}::jsonb, ${input.observedAt.toISOString()}::timestamptz,
+      ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
+      ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
+      ${headlineVectorSql(input.title, input.surprise)}, true,
+      ${nowIso}::timestamptz, ${nowIso}::timestamptz)`,
+    codings: codings.map(
+      (c) => sql`(${c.id}::uuid, ${id}::uuid, ${coded.version!.id}::uuid, ${c.behaviour.id}::uuid, ${actor.id}::uuid, ${codingStatus}::coding_status, ${nowIso}::timestamptz)`,
+    ),
+    event: sql`(${id}::uuid, ${actor.id}::uuid, ${JSON.stringify({
       title: input.title,
       capture: capture.method,
       codes: codings.map((c) => c.behaviour.code),
       rawSha256,
-    })}::jsonb, ${nowIso}::timestamptz
-    FROM inserted`);
+    })}::jsonb, ${nowIso}::timestamptz)`,
+  });
   observationsChanged();
 
   const row: ObservationRecord = {

@@ -21,6 +21,29 @@ after(() => app.close());
 const clientOf = (who: 'anon' | 'contributor' | 'researcher' | 'admin') => (who === 'anon' ? actors.anon : actors[who].api);
 
 describe('POST /observations', () => {
+  test('concurrent submissions share statements, and each keeps its own codings and event', async () => {
+    const bodies = Array.from({ length: 30 }, (_, i) => observationBody({ title: `Concurrent ${i}`, codes: i % 3 === 0 ? ['REF-FULL'] : [] }));
+    const results = await Promise.all(bodies.map((b) => actors.researcher.api.post('/observations', b)));
+    assert.deepEqual(results.map((r) => r.status), bodies.map(() => 201));
+    const ids = results.map((r) => r.body.id as string);
+    const idList = sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
+    const rows = rowsOf<{ id: string; title: string; tx: string; codings: number; events: number }>(
+      await app.deps.db.execute(sql`SELECT o.id, o.title, o.xmin::text AS tx,
+          (SELECT count(*)::int FROM codings c WHERE c.observation_id = o.id) AS codings,
+          (SELECT count(*)::int FROM events e WHERE e.entity_id = o.id::text AND e.type = 'observation.recorded') AS events
+        FROM observations o WHERE o.id IN (${idList})`),
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    ids.forEach((id, i) => {
+      const row = byId.get(id);
+      assert.equal(row?.title, `Concurrent ${i}`);
+      assert.equal(row?.codings, i % 3 === 0 ? 1 : 0, `codings of submission ${i}`);
+      assert.equal(row?.events, 1, `events of submission ${i}`);
+    });
+    // Rows written by one statement share its transaction id.
+    assert.ok(new Set(rows.map((r) => r.tx)).size < ids.length, 'some submissions were written together');
+  });
+
   test('anonymous visitors are asked to sign in and nothing is stored', async () => {
     const before = await observationTableCounts(app.deps.db);
     const res = await actors.anon.post('/observations', observationBody());

@@ -4,6 +4,7 @@
  */
 export { loadModel, Model, meanNextTokenLoss } from './engine/model.ts';
 export type { Prompt, PromptOptions, HookFn, HookContext, Hooks, CacheSelection, RunOptions, RunResult, LoadOptions } from './engine/model.ts';
+export { KvCache } from './engine/kv-cache.ts';
 export { hookNames, hookShape, hookLayer, tensor } from './engine/hooks.ts';
 export type { Tensor } from './engine/hooks.ts';
 export { EngineError, formatBytes } from './engine/errors.ts';

@@ -16,6 +16,7 @@ import type { Arena, Mat } from './kernels/arena.ts';
 import { matCols } from './kernels/arena.ts';
 import { MatmulEngine } from './kernels/matmul.ts';
 import { loadParts } from './load.ts';
+import { KvCache } from './kv-cache.ts';
 import { checkMemory } from './memory.ts';
 import type { BpeTokenizer } from './tokenizer.ts';
 import type { NormWeights, Weights } from './weights.ts';
@@ -28,8 +29,13 @@ export interface HookContext {
   name: string;
   /** Its layer, or null for `hook_embed`, `hook_pos_embed` and `ln_final.*`. */
   layer: number | null;
-  /** The tokens of this run. */
+  /** The tokens of this run: with a key/value cache, the cached tokens followed by the new ones. */
   tokens: readonly number[];
+  /**
+   * Position (index into `tokens`) of the activation's first row: 0 without a key/value cache; with one, the
+   * number of cached positions, since only the new positions are computed (and hooked).
+   */
+  start: number;
 }
 
 /**
@@ -67,10 +73,22 @@ export interface RunOptions extends PromptOptions {
   stopAtLayer?: number;
   /** Memory this run may use, in bytes (default: the model's memoryLimitBytes, else what the machine has free). */
   memoryLimitBytes?: number;
+  /**
+   * Earlier positions' keys and values (`model.createKvCache()`): the prompt is then the NEW tokens, which attend to
+   * the cached ones; only the new positions are computed and hooked (attention hooks have `start + n` key
+   * positions), and the run appends them to the cache. Results equal a run over the whole sequence bit for bit.
+   * BOS is prepended to text only while the cache is empty. Not with `stopAtLayer`.
+   */
+  kvCache?: KvCache;
+  /** `'last'`: compute the logits of the last position only (shape [1, d_vocab]), as generation needs. */
+  logits?: 'all' | 'last';
 }
 
 export interface RunResult {
+  /** The run's tokens (with a key/value cache: the cached ones followed by the new ones). */
   tokens: number[];
+  /** Position of the first computed row in `tokens` (the number of cached positions; 0 without a cache). */
+  start: number;
   /** [pos, d_vocab]; null when the run stopped early. */
   logits: Tensor | null;
   /** The cached activations by hook name. */
@@ -206,6 +224,11 @@ export class Model {
     return tokens;
   }
 
+  /** An empty key/value cache for this model (see RunOptions.kvCache). */
+  createKvCache(): KvCache {
+    return new KvCache(this.config);
+  }
+
   /** Logits [pos, d_vocab] for a prompt. */
   async forward(prompt: Prompt, opts: PromptOptions = {}): Promise<Tensor> {
     return (await this.run(prompt, opts)).logits!;
@@ -230,11 +253,11 @@ export class Model {
   }
 
   /** Bytes a run over `nPos` tokens caching `cached` hooks would need (estimate; used to refuse runs up front). */
-  estimateRunBytes(nPos: number, cached: readonly string[]): number {
+  estimateRunBytes(nPos: number, cached: readonly string[], nKeys = nPos): number {
     const c = this.config;
-    const cacheFloats = cached.reduce((s, name) => s + hookShape(c, name, nPos).reduce((a, b) => a * b, 1), 0);
+    const cacheFloats = cached.reduce((s, name) => s + hookShape(c, name, nPos, nKeys).reduce((a, b) => a * b, 1), 0);
     const qkv = (c.nHeads + 2 * c.nKvHeads) * c.dHead;
-    const working = nPos * c.dVocab * 2 + nPos * (qkv * 3 + c.dMlp * 6 + c.dModel * 10) + c.nHeads * nPos * nPos * 3;
+    const working = nPos * c.dVocab * 2 + nPos * (qkv * 3 + c.dMlp * 6 + c.dModel * 10) + c.nHeads * nPos * nKeys * 3;
     return 4 * (cacheFloats + working) + (16 << 20);
   }
 
@@ -273,17 +296,34 @@ export class Model {
 
   /** The general forward pass: hooks, cache, early stop. The other run methods call this. */
   async run(prompt: Prompt, opts: RunOptions = {}): Promise<RunResult> {
-    const tokens = this.toTokens(prompt, opts);
     const c = this.config;
     const w = this.weights;
-    const n = tokens.length;
+    const kv = opts.kvCache ?? null;
+    const start = kv ? kv.length : 0;
+    if (kv) kv.checkFits(c);
+    const newTokens = this.toTokens(prompt, start > 0 && typeof prompt === 'string' ? { prependBos: opts.prependBos ?? false } : opts);
+    const tokens = start > 0 ? [...kv!.tokens, ...newTokens] : newTokens;
+    if (tokens.length > c.nCtx) {
+      throw new EngineError(
+        'prompt_too_long',
+        `The sequence would have ${tokens.length} tokens (${start} cached + ${newTokens.length} new) but the model's context holds ${c.nCtx}.`,
+        { tokens: tokens.length, nCtx: c.nCtx },
+      );
+    }
+    const n = newTokens.length;
+    const nKeys = start + n;
     const stopAt = opts.stopAtLayer ?? c.nLayers;
     if (!Number.isInteger(stopAt) || stopAt < 0 || stopAt > c.nLayers) {
       throw new EngineError('invalid_input', `stopAtLayer must be an integer from 0 to ${c.nLayers}.`);
     }
+    if (kv && stopAt < c.nLayers) throw new EngineError('invalid_input', 'stopAtLayer cannot be used with a key/value cache (the cache needs every layer).');
     const hooksFor = this.resolveHooks(opts.hooks);
     const cachedList = this.cachedNames(opts.cache);
-    checkMemory(`A run over ${n} tokens caching ${cachedList.length} hooks`, this.estimateRunBytes(n, cachedList), opts.memoryLimitBytes ?? this.memoryLimitBytes);
+    checkMemory(
+      `A run over ${n} tokens caching ${cachedList.length} hooks`,
+      this.estimateRunBytes(n, cachedList, nKeys),
+      opts.memoryLimitBytes ?? this.memoryLimitBytes,
+    );
     const cached = new Set(cachedList);
     const cache = new Map<string, Tensor>();
     const wants = (name: string) => cached.has(name) || hooksFor(name).length > 0;
@@ -291,7 +331,7 @@ export class Model {
     const point = async (name: string, t: Tensor): Promise<Tensor> => {
       let cur = t;
       for (const fn of hooksFor(name)) {
-        const r = await fn(cur, { name, layer: hookLayer(name), tokens });
+        const r = await fn(cur, { name, layer: hookLayer(name), tokens, start });
         if (r) {
           const data = r instanceof Float32Array ? r : r.data;
           if (!(data instanceof Float32Array) || data.length !== cur.data.length) {
@@ -311,11 +351,11 @@ export class Model {
     // Embeddings.
     const d = c.dModel;
     const embed = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) this.readRow(w.embed, tokens[i]!, embed, i * d);
+    for (let i = 0; i < n; i++) this.readRow(w.embed, newTokens[i]!, embed, i * d);
     let resid = (await point('hook_embed', { data: embed, shape: [n, d] })).data;
     if (w.pos) {
       const pos = new Float32Array(n * d);
-      for (let i = 0; i < n; i++) this.readRow(w.pos, i, pos, i * d);
+      for (let i = 0; i < n; i++) this.readRow(w.pos, start + i, pos, i * d);
       const p = (await point('hook_pos_embed', { data: pos, shape: [n, d] })).data;
       const sum = new Float32Array(n * d);
       for (let i = 0; i < sum.length; i++) sum[i] = resid[i]! + p[i]!;
@@ -327,7 +367,7 @@ export class Model {
       const L = w.layers[l]!;
       resid = (await point(`${b}.hook_resid_pre`, { data: resid, shape: [n, d] })).data;
       const attnIn = await this.norm(resid, n, L.ln1, `${b}.ln1`, point);
-      const attnOut = await this.attention(attnIn, n, l, point, wants);
+      const attnOut = await this.attention(attnIn, n, start, l, point, wants, kv);
       let mlpIn: Float32Array;
       let mid: Float32Array | null = null;
       if (c.parallelResidual) mlpIn = await this.norm(resid, n, L.ln2, `${b}.ln2`, point);
@@ -340,11 +380,13 @@ export class Model {
       const post = c.parallelResidual ? add(add(resid, attnOut), mlpOut) : add(mid!, mlpOut);
       resid = (await point(`${b}.hook_resid_post`, { data: post, shape: [n, d] })).data;
     }
-    if (stopAt < c.nLayers) return { tokens, logits: null, cache, residual: { data: resid, shape: [n, d] } };
+    if (stopAt < c.nLayers) return { tokens, start, logits: null, cache, residual: { data: resid, shape: [n, d] } };
 
     const final = await this.norm(resid, n, w.lnFinal, 'ln_final', point);
-    const logits = await this.mm.matmul(final, n, w.unembed, w.unembedBias);
-    return { tokens, logits: { data: logits, shape: [n, c.dVocab] }, cache, residual: null };
+    const rows = opts.logits === 'last' ? 1 : n;
+    const logits = await this.mm.matmul(rows === n ? final : final.subarray((n - 1) * d), rows, w.unembed, w.unembedBias);
+    kv?.commit(newTokens);
+    return { tokens, start, logits: { data: logits, shape: [rows, c.dVocab] }, cache, residual: null };
   }
 
   private readRow(m: Mat, row: number, out: Float32Array, outOffset: number): void {
@@ -450,14 +492,15 @@ export class Model {
   }
 
   /** Rotate-half RoPE on the first rotaryDim dims of each head of x [n, heads, dHead]. */
-  private applyRope(x: Float32Array, n: number, heads: number): Float32Array {
+  private applyRope(x: Float32Array, n: number, heads: number, start: number): Float32Array {
     const { dHead, rotaryDim } = this.config;
     const half = rotaryDim / 2;
-    const { cos, sin } = this.rope(n);
+    const { cos, sin } = this.rope(start + n);
     const out = new Float32Array(x);
-    for (let p = 0; p < n; p++) {
+    for (let r = 0; r < n; r++) {
+      const p = start + r;
       for (let h = 0; h < heads; h++) {
-        const o = (p * heads + h) * dHead;
+        const o = (r * heads + h) * dHead;
         for (let i = 0; i < half; i++) {
           const x1 = x[o + i]!;
           const x2 = x[o + i + half]!;
@@ -471,12 +514,15 @@ export class Model {
     return out;
   }
 
+  /** Attention for query positions [start, start + n); keys and values of [0, start) come from the key/value cache. */
   private async attention(
     x: Float32Array,
     n: number,
+    start: number,
     l: number,
     point: (name: string, t: Tensor) => Promise<Tensor>,
     wants: (name: string) => boolean,
+    kv: KvCache | null,
   ): Promise<Float32Array> {
     const c = this.config;
     const L = this.weights.layers[l]!;
@@ -498,50 +544,54 @@ export class Model {
     k = (await point(`${a}.hook_k`, { data: k, shape: [n, nKvHeads, dHead] })).data;
     v = (await point(`${a}.hook_v`, { data: v, shape: [n, nKvHeads, dHead] })).data;
     if (c.positional === 'rotary') {
-      q = (await point(`${a}.hook_rot_q`, { data: this.applyRope(q, n, nHeads), shape: [n, nHeads, dHead] })).data;
-      k = (await point(`${a}.hook_rot_k`, { data: this.applyRope(k, n, nKvHeads), shape: [n, nKvHeads, dHead] })).data;
+      q = (await point(`${a}.hook_rot_q`, { data: this.applyRope(q, n, nHeads, start), shape: [n, nHeads, dHead] })).data;
+      k = (await point(`${a}.hook_rot_k`, { data: this.applyRope(k, n, nKvHeads, start), shape: [n, nKvHeads, dHead] })).data;
     }
+    // Keys and values of every position so far: the cached ones, then these.
+    const nk = start + n;
+    if (kv) ({ k, v } = kv.write(l, start, n, k, v));
     const group = nHeads / nKvHeads;
     const sqrtD = Math.sqrt(dHead);
-    const scores = new Float32Array(nHeads * n * n);
+    const scores = new Float32Array(nHeads * n * nk);
     for (let h = 0; h < nHeads; h++) {
       const kh = Math.floor(h / group);
       for (let i = 0; i < n; i++) {
         const qo = i * qDim + h * dHead;
-        const row = (h * n + i) * n;
-        for (let j = 0; j <= i; j++) {
+        const row = (h * n + i) * nk;
+        const last = start + i;
+        for (let j = 0; j <= last; j++) {
           const ko = j * kvDim + kh * dHead;
           let s = 0;
           for (let e = 0; e < dHead; e++) s += q[qo + e]! * k[ko + e]!;
           scores[row + j] = s / sqrtD;
         }
-        for (let j = i + 1; j < n; j++) scores[row + j] = -Infinity;
+        for (let j = last + 1; j < nk; j++) scores[row + j] = -Infinity;
       }
     }
-    const sc = (await point(`${a}.hook_attn_scores`, { data: scores, shape: [nHeads, n, n] })).data;
-    const pattern = new Float32Array(nHeads * n * n);
+    const sc = (await point(`${a}.hook_attn_scores`, { data: scores, shape: [nHeads, n, nk] })).data;
+    const pattern = new Float32Array(nHeads * n * nk);
     for (let r = 0; r < nHeads * n; r++) {
-      const o = r * n;
+      const o = r * nk;
       let max = -Infinity;
-      for (let j = 0; j < n; j++) if (sc[o + j]! > max) max = sc[o + j]!;
+      for (let j = 0; j < nk; j++) if (sc[o + j]! > max) max = sc[o + j]!;
       if (max === -Infinity) continue; // a fully masked row: TL turns the NaNs into 0
       let sum = 0;
-      for (let j = 0; j < n; j++) {
+      for (let j = 0; j < nk; j++) {
         const e = Math.exp(sc[o + j]! - max);
         pattern[o + j] = e;
         sum += e;
       }
-      for (let j = 0; j < n; j++) pattern[o + j] = pattern[o + j]! / sum;
+      for (let j = 0; j < nk; j++) pattern[o + j] = pattern[o + j]! / sum;
     }
-    const pat = (await point(`${a}.hook_pattern`, { data: pattern, shape: [nHeads, n, n] })).data;
+    const pat = (await point(`${a}.hook_pattern`, { data: pattern, shape: [nHeads, n, nk] })).data;
     let z: Float32Array = new Float32Array(n * qDim);
     const acc = new Float64Array(dHead);
     for (let h = 0; h < nHeads; h++) {
       const kh = Math.floor(h / group);
       for (let i = 0; i < n; i++) {
         acc.fill(0);
-        const row = (h * n + i) * n;
-        for (let j = 0; j < n; j++) {
+        const row = (h * n + i) * nk;
+        for (let j = 0; j < nk; j++) {
           const p = pat[row + j]!;
           if (p === 0) continue;
           const vo = j * kvDim + kh * dHead;

@@ -116,3 +116,29 @@ test('a forked cache continues independently; a failed run leaves the cache as i
     await model.close();
   }
 });
+
+test('generation-sized products (1 to 3 rows, matrix-vector kernel) give the same bits as the same rows of a larger product', async () => {
+  const { Arena } = await import('../engine/kernels/arena.ts');
+  const { MatmulEngine } = await import('../engine/kernels/matmul.ts');
+  const m = 45;
+  const k = 27;
+  const arena = Arena.create(m * k * 4);
+  const off = arena.allocWeights(m * k * 4);
+  arena.seal();
+  arena.f32(off, m * k).set(Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37)));
+  const w = { dtype: 'F32' as const, rows: m, cols: k, offset: off, ld: k };
+  const x = Float32Array.from({ length: 7 * k }, (_, i) => Math.cos(i * 1.3));
+  const bias = Float32Array.from({ length: m }, (_, i) => i / 7);
+  for (const threads of [0, 2]) {
+    const eng = await MatmulEngine.create(arena, threads, 0);
+    try {
+      const full = await eng.matmul(x, 7, w, bias);
+      for (const n of [1, 2, 3]) {
+        const part = await eng.matmul(x.subarray(k * (7 - n)), n, w, bias);
+        assert.deepEqual(part, full.slice(m * (7 - n)), `${n} rows, ${threads} threads`);
+      }
+    } finally {
+      await eng.close();
+    }
+  }
+});

@@ -133,13 +133,50 @@ const F16X4 = `
   (v128.or (local.get $f)
     (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))`;
 
+/** Register block of the matrix-vector variant (few rows of x, as in generation): 1 row of x times MV_RJ rows of w. */
+const MV_RJ = 4;
+
+/**
+ * mv_<kind>: the same product as mm_<kind> (same arguments, same per-element summation order, so identical bits)
+ * for few rows of x: 1 x 4 register blocks keep four weight rows streaming at once, which is what a memory-bound
+ * matrix-vector product needs.
+ */
+function mvDriver(kind: Kind): string {
+  const call = (rj: number) =>
+    `(call $blk_${kind}_1_${rj} (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $ldx)))` +
+    ` (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw)))` +
+    ` (i32.add (i32.add (local.get $y) (i32.mul (local.get $i) (local.get $ldy))) (i32.shl (local.get $j) (i32.const 2)))` +
+    ` (local.get $k) (local.get $ldx) (local.get $ldw) (local.get $ldy)` +
+    ` (select (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))) (i32.const 0) (local.get $bias)))`;
+  return `
+(func (export "mv_${kind}") (param $x i32) (param $w i32) (param $y i32) (param $n i32) (param $m i32) (param $k i32)
+      (param $ldx i32) (param $ldw i32) (param $ldy i32) (param $bias i32)
+  (local $i i32) (local $j i32)
+  (block $ib (loop $il
+    (br_if $ib (i32.ge_u (local.get $i) (local.get $n)))
+    (local.set $j (i32.const 0))
+    (block $jb (loop $jl
+      (br_if $jb (i32.gt_u (i32.add (local.get $j) (i32.const ${MV_RJ})) (local.get $m)))
+      ${call(MV_RJ)}
+      (local.set $j (i32.add (local.get $j) (i32.const ${MV_RJ})))
+      (br $jl)))
+    (block $jb1 (loop $jl1
+      (br_if $jb1 (i32.ge_u (local.get $j) (local.get $m)))
+      ${call(1)}
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $jl1)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $il)))
+)`;
+}
+
 /** The kernel module's WAT text; imports a shared memory `env.memory`. */
 export function matmulWat(): string {
   const kinds: Kind[] = ['f32', 'bf16', 'f16'];
   const parts = ['(module', '(import "env" "memory" (memory 1 65536 shared))', F16X4];
   for (const kind of kinds) {
-    for (const [ri, rj] of [[RI, RJ], [1, RJ], [RI, 1], [1, 1]] as const) parts.push(block(kind, ri, rj));
-    parts.push(driver(kind));
+    for (const [ri, rj] of [[RI, RJ], [1, RJ], [RI, 1], [1, 1], [1, MV_RJ]] as const) parts.push(block(kind, ri, rj));
+    parts.push(driver(kind), mvDriver(kind));
   }
   parts.push(')');
   return parts.join('\n');

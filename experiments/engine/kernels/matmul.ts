@@ -29,21 +29,43 @@ export function kernelModule(): Promise<WebAssembly.Module> {
   return modulePromise;
 }
 
+/**
+ * Workers take jobs through a shared control block rather than messages: a message round trip costs tens to
+ * hundreds of microseconds on a busy machine, and generation makes about fifty products per token. Each worker owns
+ * CONTROL_INTS ints: [job sequence, done sequence, kernel index (-1: exit), 10 kernel arguments]; it sleeps in
+ * Atomics.wait on the job sequence and wakes the caller (Atomics.waitAsync) through the done sequence.
+ */
+const CONTROL_INTS = 16;
+const KERNELS = ['mm_f32', 'mm_bf16', 'mm_f16', 'mv_f32', 'mv_bf16', 'mv_f16'];
+
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
 const inst = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
-parentPort.on('message', (msg) => {
-  const fn = inst.exports[msg[1]];
-  fn(msg[2], msg[3], msg[4], msg[5], msg[6], msg[7], msg[8], msg[9], msg[10], msg[11]);
-  parentPort.postMessage(msg[0]);
-});
+const ctrl = new Int32Array(workerData.control, workerData.slot * ${CONTROL_INTS * 4}, ${CONTROL_INTS});
+const fns = ${JSON.stringify(KERNELS)}.map((name) => inst.exports[name]);
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, 0, seen);
+  seen = Atomics.load(ctrl, 0);
+  const f = ctrl[2];
+  if (f < 0) break;
+  fns[f](ctrl[3], ctrl[4], ctrl[5], ctrl[6], ctrl[7], ctrl[8], ctrl[9], ctrl[10], ctrl[11], ctrl[12]);
+  Atomics.store(ctrl, 1, seen);
+  Atomics.notify(ctrl, 1);
+}
 `;
+
+type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
 
 /** Below this many multiply-adds a product runs on one worker: splitting would cost more than it saves. */
 const SPLIT_MIN_MACS = 1 << 18;
 
-function kernelName(w: Mat): string {
-  return w.dtype === 'F32' ? 'mm_f32' : w.dtype === 'BF16' ? 'mm_bf16' : 'mm_f16';
+/** Fewer rows of x than this use the matrix-vector variant (identical results, faster for generation steps). */
+const MV_MAX_ROWS = 3;
+
+function kernelName(w: Mat, n: number): string {
+  const prefix = n <= MV_MAX_ROWS ? 'mv' : 'mm';
+  return `${prefix}_${w.dtype === 'F32' ? 'f32' : w.dtype === 'BF16' ? 'bf16' : 'f16'}`;
 }
 
 export class MatmulEngine {
@@ -51,24 +73,17 @@ export class MatmulEngine {
   private readonly workers: Worker[];
   private readonly local: Record<string, KernelFn> | null;
   private queue: Promise<unknown> = Promise.resolve();
-  private nextId = 1;
-  private readonly pending = new Map<number, () => void>();
+  private readonly control: Int32Array[];
   private busy = 0;
   private readonly splitMinMacs: number;
 
-  private constructor(arena: Arena, workers: Worker[], local: Record<string, KernelFn> | null, splitMinMacs: number) {
+  private constructor(arena: Arena, workers: Worker[], control: SharedArrayBuffer, local: Record<string, KernelFn> | null, splitMinMacs: number) {
     this.arena = arena;
     this.splitMinMacs = splitMinMacs;
     this.workers = workers;
     this.local = local;
-    for (const w of workers) {
-      w.on('message', (id: number) => {
-        const resolve = this.pending.get(id);
-        this.pending.delete(id);
-        resolve?.();
-      });
-      w.unref();
-    }
+    this.control = workers.map((_, i) => new Int32Array(control, i * CONTROL_INTS * 4, CONTROL_INTS));
+    for (const w of workers) w.unref();
   }
 
   /**
@@ -79,12 +94,13 @@ export class MatmulEngine {
     const module = await kernelModule();
     if (threads <= 0) {
       const inst = await WebAssembly.instantiate(module, { env: { memory: arena.memory } });
-      return new MatmulEngine(arena, [], inst.exports as unknown as Record<string, KernelFn>, splitMinMacs);
+      return new MatmulEngine(arena, [], new SharedArrayBuffer(0), inst.exports as unknown as Record<string, KernelFn>, splitMinMacs);
     }
-    const workers = Array.from({ length: threads }, () =>
-      new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory: arena.memory } }),
+    const control = new SharedArrayBuffer(threads * CONTROL_INTS * 4);
+    const workers = Array.from({ length: threads }, (_, slot) =>
+      new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory: arena.memory, control, slot } }),
     );
-    return new MatmulEngine(arena, workers, null, splitMinMacs);
+    return new MatmulEngine(arena, workers, control, null, splitMinMacs);
   }
 
   get threads(): number {
@@ -114,7 +130,7 @@ export class MatmulEngine {
     this.arena.f32(xPtr, n * k).set(x);
     if (bias) this.arena.f32(bPtr, m).set(bias);
     const es = bytesPerElement(w.dtype);
-    const fn = kernelName(w);
+    const fn = kernelName(w, n);
     const parts = this.workers.length > 1 && n * m * k >= this.splitMinMacs && m >= 16 * this.workers.length ? this.workers.length : 1;
     if (this.local) {
       this.local[fn]!(xPtr, w.offset, yPtr, n, m, k, k * 4, w.ld * es, m * 4, bPtr);
@@ -132,21 +148,34 @@ export class MatmulEngine {
     return this.arena.f32(yPtr, n * m).slice();
   }
 
-  private post(worker: number, args: (string | number)[]): Promise<void> {
-    const id = this.nextId++;
-    const w = this.workers[worker]!;
+  private async post(worker: number, args: (string | number)[]): Promise<void> {
+    const ctrl = this.control[worker]!;
     if (this.busy++ === 0) for (const x of this.workers) x.ref();
-    return new Promise<void>((resolve) => {
-      this.pending.set(id, () => {
-        if (--this.busy === 0) for (const x of this.workers) x.unref();
-        resolve();
-      });
-      w.postMessage([id, ...args]);
-    });
+    try {
+      ctrl[2] = KERNELS.indexOf(args[0] as string);
+      for (let i = 1; i < args.length; i++) ctrl[2 + i] = args[i] as number;
+      const seq = (ctrl[0]! + 1) | 0;
+      Atomics.store(ctrl, 0, seq);
+      Atomics.notify(ctrl, 0);
+      const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+      for (;;) {
+        const done = Atomics.load(ctrl, 1);
+        if (done === seq) break;
+        const r = waitAsync(ctrl, 1, done);
+        if (r.async) await r.value;
+      }
+    } finally {
+      if (--this.busy === 0) for (const x of this.workers) x.unref();
+    }
   }
 
   /** Stops the workers. */
   async close(): Promise<void> {
+    for (const ctrl of this.control) {
+      ctrl[2] = -1;
+      Atomics.store(ctrl, 0, (ctrl[0]! + 1) | 0);
+      Atomics.notify(ctrl, 0);
+    }
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

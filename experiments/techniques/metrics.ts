@@ -186,7 +186,7 @@ export function toNested(data: ArrayLike<number>, shape: readonly number[]): Nes
 
 /** Throws the signal's reason when a run was aborted (between units of work). */
 export function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new EngineError('invalid_input', 'The run was cancelled.');
+  signal?.throwIfAborted();
 }
 
 /** A logit-difference metric at a position: answer token minus wrong token. */

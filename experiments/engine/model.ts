@@ -224,6 +224,24 @@ export class Model {
     return tokens;
   }
 
+  /**
+   * Rows [start, start + count) of a weight matrix, decoded to float32: `W_E` (token embeddings [d_vocab, d_model]),
+   * `W_U` (unembedding, one row per token [d_vocab, d_model]: TransformerLens' W_U transposed; the same rows as W_E
+   * when the embeddings are tied) or `W_pos` (learned positions [n_ctx, d_model], GPT-2 only). For techniques that
+   * read weights rather than activations (the under-trained token scan).
+   */
+  weightRows(matrix: 'W_E' | 'W_U' | 'W_pos', start = 0, count?: number): Tensor {
+    const m = matrix === 'W_E' ? this.weights.embed : matrix === 'W_U' ? this.weights.unembed : this.weights.pos;
+    if (!m) throw new EngineError('invalid_input', `This model has no ${matrix} (learned positions are GPT-2 only).`);
+    const n = count ?? m.rows - start;
+    if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 0 || start + n > m.rows) {
+      throw new EngineError('invalid_input', `Rows ${start} to ${start + n - 1} are outside ${matrix}'s ${m.rows} rows.`);
+    }
+    const out = new Float32Array(n * m.cols);
+    for (let i = 0; i < n; i++) this.readRow(m, start + i, out, i * m.cols);
+    return { data: out, shape: [n, m.cols] };
+  }
+
   /** An empty key/value cache for this model (see RunOptions.kvCache). */
   createKvCache(): KvCache {
     return new KvCache(this.config);

@@ -277,6 +277,28 @@ export class BpeTokenizer {
     return text;
   }
 
+  /**
+   * The bytes a token stands for (byte-level tokens, and `<0xNN>` byte-fallback tokens), or null for added tokens
+   * and for pieces without a byte form. The under-trained token scan uses it to find tokens no text can produce.
+   */
+  tokenBytes(id: number): Uint8Array | null {
+    if (this.addedById.has(id)) return null;
+    const tok = this.idToTokenTable[id];
+    if (tok === undefined) return null;
+    if (this.info.kind === 'byte-level') {
+      const bytes: number[] = [];
+      for (const ch of tok) {
+        const b = CHAR_TO_BYTE.get(ch);
+        if (b === undefined) return null;
+        bytes.push(b);
+      }
+      return Uint8Array.from(bytes);
+    }
+    const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(tok);
+    if (m && this.byteFallback) return Uint8Array.of(parseInt(m[1]!, 16));
+    return new Uint8Array(Buffer.from(tok.replaceAll(this.metaspace?.replacement ?? '▁', ' '), 'utf8'));
+  }
+
   /** Each token's own text (for displays: logit-lens tables, attention labels). */
   tokenStrings(ids: readonly number[]): string[] {
     return ids.map((id) => this.decode([id]));

@@ -2,9 +2,12 @@ import { ablationTechnique } from './ablation.ts';
 import { attentionTechnique } from './attention.ts';
 import { cacheTechnique } from './cache.ts';
 import { dlaTechnique } from './dla.ts';
+import { generateTechnique } from './generate.ts';
+import { glitchTokensTechnique } from './glitch-tokens.ts';
 import { headScoresTechnique } from './head-scores.ts';
 import { logitLensTechnique } from './logit-lens.ts';
 import { patchingTechnique } from './patching.ts';
+import { steeringTechnique } from './steering.ts';
 import type { Technique } from './technique.ts';
 
 /**
@@ -19,6 +22,9 @@ export const techniques: Technique<any, any>[] = [
   patchingTechnique,
   ablationTechnique,
   headScoresTechnique,
+  steeringTechnique,
+  glitchTokensTechnique,
+  generateTechnique,
 ];
 
 export function findTechnique(name: string): Technique<any, any> | undefined {

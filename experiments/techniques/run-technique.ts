@@ -54,10 +54,13 @@ function takesSeed(t: Technique<any, any>): boolean {
 export function parseParams<P>(technique: Technique<P, unknown>, raw: unknown): P {
   const r = technique.params.safeParse(raw);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const problems = r.error.issues.map((i) => {
+    const message = i.message.replace(/\.$/, '');
+    return i.path.length ? `${i.path.join('.')}: ${message}` : message;
+  });
   throw new EngineError(
     'invalid_input',
-    `The parameters for ${technique.name} are not valid: ${problems.join('; ')}`,
+    `The parameters for ${technique.name} are not valid: ${problems.join('; ')}.`,
     { technique: technique.name, problems: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
   );
 }

@@ -1,6 +1,8 @@
 // `npm run bench`: the issue's performance targets, each printed beside a baseline measured in the same run.
 //   BENCH_DATABASE_URL=postgres://...  use this server instead of starting a throwaway cluster
 //   BENCH_QUICK=1                       smaller runs (a smoke test of the benchmark itself)
+//   BENCH_ONLY=engine                   only the interpretability engine's section
+import { engineBench } from './engine.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
 import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
@@ -10,8 +12,9 @@ const quick = process.env.BENCH_QUICK === '1';
 const figures: Figure[] = [];
 
 console.log(`Menagerie benchmark (Node ${process.version}${quick ? ', quick' : ''})`);
-const server = await startPostgres();
-try {
+const only = process.env.BENCH_ONLY;
+const server = only === 'engine' ? null : await startPostgres();
+if (only !== 'engine') try {
   if (server) {
     console.log('\n[1/3] ingestion on PostgreSQL');
     const pgRun = await ingestionOnPostgres(server, quick ? 3000 : 20000);
@@ -29,5 +32,7 @@ try {
 } finally {
   server?.stop();
 }
+console.log('\n[engine] interpretability engine: GPT-2-small shape, beside PyTorch');
+figures.push(...(await engineBench(quick)));
 console.log('\nResults');
 printFigures(figures);

@@ -1,4 +1,6 @@
 import { AppError } from '../../core/errors.ts';
+import { anthropicMessagesEvidence } from '../transcript/parse-anthropic-messages.ts';
+import { openAIChatEvidence } from '../transcript/parse-openai-chat.ts';
 import { importFormatLabels, importFormats, type ImportFormat } from './import-types.ts';
 
 /**
@@ -30,6 +32,10 @@ function detectArray(text: string, fileName: string): ImportFormat | null {
   if (/^conversations(-\d+)?\.json$/i.test(fileName.split(/[\\/]/).pop() ?? '') && has(text, 'mapping')) return 'chatgpt-export';
   if (has(text, 'resourceSpans')) return 'otel-genai';
   // An array of messages or of exchanges: the object rules decide.
+  const whole = parsed(text);
+  if (Array.isArray(whole) && isRecord(whole[0])) {
+    return detectObject(JSON.stringify(typeof whole[0].role === 'string' && whole[0].type === undefined ? { messages: whole } : whole[0]));
+  }
   const first = text.slice(1).trimStart();
   if (first.startsWith('{')) return detectObject(first) ?? (has(text, 'role') ? 'openai-chat' : null);
   return null;
@@ -37,11 +43,18 @@ function detectArray(text: string, fileName: string): ImportFormat | null {
 
 function detectObject(text: string): ImportFormat | null {
   if (has(text, 'resourceSpans')) return 'otel-genai';
-  if (has(text, 'eval') && (has(text, 'samples') || has(text, 'plan') || has(text, 'results')) && has(text, 'version')) return 'inspect-log';
-  if (valueIs(text, 'object', 'response') || has(text, 'previous_response_id') || typeIs(text, 'function_call') || typeIs(text, 'function_call_output') ||
-    typeIs(text, 'input_text') || typeIs(text, 'output_text') || typeIs(text, 'reasoning') || (has(text, 'input') && has(text, 'instructions'))) {
-    return 'openai-responses';
+  const whole = parsed(text);
+  if (whole !== undefined && !has(text, 'eval') && !isResponses(text)) {
+    // The whole document is in hand: let the paste parser's evidence choose between the two chat formats.
+    const value = isRecord(whole) && typeof whole.custom_id === 'string' ? (whole.body ?? whole.params ?? whole.result ?? whole.response) : whole;
+    const openai = openAIChatEvidence(value);
+    const anthropic = anthropicMessagesEvidence(isRecord(value) && isRecord(value.message) ? value.message : value);
+    if (anthropic.fits && anthropic.score > openai.score) return 'anthropic-messages';
+    if (openai.fits) return 'openai-chat';
+    if (anthropic.fits) return 'anthropic-messages';
   }
+  if (has(text, 'eval') && (has(text, 'samples') || has(text, 'plan') || has(text, 'results')) && has(text, 'version')) return 'inspect-log';
+  if (isResponses(text)) return 'openai-responses';
   if (has(text, 'choices') || valueIs(text, 'object', 'chat.completion') || has(text, 'tool_calls') || has(text, 'tool_call_id') || has(text, 'refusal') ||
     valueIs(text, 'role', 'developer') || valueIs(text, 'role', 'system') || valueIs(text, 'role', 'tool') || typeIs(text, 'image_url')) {
     return 'openai-chat';
@@ -63,6 +76,25 @@ function detectLine(line: string): ImportFormat | null {
   return detectObject(line);
 }
 
+function isResponses(text: string): boolean {
+  return (
+    valueIs(text, 'object', 'response') || has(text, 'previous_response_id') || typeIs(text, 'function_call') || typeIs(text, 'function_call_output') ||
+    typeIs(text, 'input_text') || typeIs(text, 'output_text') || (has(text, 'input') && has(text, 'instructions'))
+  );
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function looksLikeJsonLines(text: string): boolean {
   const lines = text.split('\n', 3).map((l) => l.trim()).filter(Boolean);
   return lines.length >= 2 && lines.every((l) => l.startsWith('{')) && lines[0]!.endsWith('}');
@@ -73,8 +105,9 @@ function firstLine(text: string): string {
   return (newline === -1 ? text : text.slice(0, newline)).trim();
 }
 
+/** True when `key` appears as a JSON property name. */
 function has(text: string, key: string): boolean {
-  return text.includes(`"${key}"`);
+  return new RegExp(`"${key}"\\s*:`).test(text);
 }
 
 function valueIs(text: string, key: string, value: string): boolean {

@@ -12,7 +12,10 @@ export async function importText(fileName: string, text: string | Buffer, option
 export async function collect(results: AsyncIterable<ImportedRecord | ImportFailure>) {
   const records: ImportedRecord[] = [];
   const failures: ImportFailure[] = [];
-  for await (const result of results) (result.kind === 'record' ? records : failures).push(result);
+  for await (const result of results) {
+    if (result.kind === 'record') records.push(result);
+    else failures.push(result);
+  }
   return { records, failures };
 }
 

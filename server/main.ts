@@ -12,7 +12,12 @@ import { prepareInstance } from './prepare-instance.ts';
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+    pgliteInProcess: !config.pgliteWorker,
+  });
   await database.migrate();
   const now = () => new Date();
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });

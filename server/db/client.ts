@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import type { Db } from '../../core/db.ts';
+import type { RemotePGlite } from './pglite-remote.ts';
 
 export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -23,11 +22,22 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   dataDir?: string;
   poolSize?: number;
-  /** An already open PGlite instance (tests load a migrated template into one). */
-  pglite?: PGlite;
+  /**
+   * An already open PGlite: in this thread, or in a worker thread (tests load a migrated template into one).
+   * Closed with the database.
+   */
+  pglite?: PGlite | RemotePGlite;
+  /**
+   * Open the data folder's PGlite in this thread instead of a worker thread. The worker is the default: PGlite's
+   * WASM work then runs on another core instead of blocking the server's event loop.
+   */
+  pgliteInProcess?: boolean;
 }
 
-/** Opens PostgreSQL when a URL is given, else PGlite in the data folder (created on first use). */
+/**
+ * Opens PostgreSQL when a URL is given, else PGlite in the data folder (created on first use), run in a worker
+ * thread unless `pgliteInProcess`.
+ */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 20 });
@@ -41,13 +51,19 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       close: () => pool.end(),
     };
   }
+  // PGlite's modules load only when PGlite is used: a server on PostgreSQL saves their ~40 MB.
+  const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]);
   let client = options.pglite;
   if (!client) {
     const dataDir = path.resolve(options.dataDir ?? './data');
     mkdirSync(dataDir, { recursive: true });
-    client = await PGlite.create(path.join(dataDir, 'pglite'));
+    const pgliteDir = path.join(dataDir, 'pglite');
+    client = options.pgliteInProcess
+      ? await (await import('@electric-sql/pglite')).PGlite.create(pgliteDir)
+      : await (await import('./pglite-remote.ts')).RemotePGlite.create({ dataDir: pgliteDir });
   }
-  const db = drizzlePglite(client) as unknown as Db;
+  // RemotePGlite has the part of PGlite's API that drizzle's pglite driver and migrator call.
+  const db = drizzlePglite(client as PGlite) as unknown as Db;
   const owned = client;
   return {
     db,

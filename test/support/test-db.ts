@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../server/db/client.ts';
+import { RemotePGlite } from '../../server/db/pglite-remote.ts';
 
 /**
  * A fresh database for one test file, copied from a template migrated once per run (scripts/run-tests.mjs):
- * PGlite loads the template's dumped data folder; PostgreSQL clones the template database. Which one is
- * decided by MENAGERIE_TEST_DATABASE_URL (set: PostgreSQL server; unset: PGlite).
+ * PGlite (in a worker thread) loads the template's dumped data folder; PostgreSQL clones the template database.
+ * Which one is decided by MENAGERIE_TEST_DATABASE_URL (set: PostgreSQL server; unset: PGlite).
  */
 export async function createTestDatabase(): Promise<Database> {
   const serverUrl = process.env.MENAGERIE_TEST_DATABASE_URL;
@@ -15,12 +15,12 @@ export async function createTestDatabase(): Promise<Database> {
   const templatePath = process.env.MENAGERIE_TEST_TEMPLATE;
   if (!templatePath) {
     // Run outside the runner (a single file): initialise and migrate from scratch.
-    const database = await openDatabase({ pglite: await PGlite.create() });
+    const database = await openDatabase({ pglite: await RemotePGlite.create() });
     await database.migrate();
     return database;
   }
-  const client = await PGlite.create({ loadDataDir: new Blob([readFileSync(templatePath)]) });
-  return openDatabase({ pglite: client });
+  // In a worker thread, as the server runs it (server/db/client.ts).
+  return openDatabase({ pglite: await RemotePGlite.create({ loadDataDir: readFileSync(templatePath) }) });
 }
 
 export const TEMPLATE_DB = 'menagerie_test_template';

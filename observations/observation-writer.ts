@@ -59,6 +59,11 @@ const MAX_IN_FLIGHT = 2;
 
 const batchers = new WeakMap<object, WriteBatcher<ObservationWrite>>();
 
+let lastWriteAt = 0;
+
+/** When this process last wrote new observations (ms since the epoch): the search indexer yields to bursts. */
+export const lastObservationWriteAt = () => lastWriteAt;
+
 /**
  * Writes one observation. On the root handle it shares a statement with observations recorded at the same time
  * (WriteBatcher); inside a transaction (an idempotent request) it is written there, alone.
@@ -67,7 +72,13 @@ export function writeObservation(db: Db, write: ObservationWrite): Promise<void>
   if ((db as unknown) instanceof PgTransaction) return writeObservations(db, [write]);
   let batcher = batchers.get(db);
   if (!batcher) {
-    batcher = new WriteBatcher((writes) => writeObservations(db, writes), { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT });
+    batcher = new WriteBatcher(
+      (writes) => {
+        lastWriteAt = Date.now();
+        return writeObservations(db, writes);
+      },
+      { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
+    );
     batchers.set(db, batcher);
   }
   return batcher.write(write);

@@ -2,6 +2,10 @@ import { sql } from 'drizzle-orm';
 import { inTransaction, rowsOf, type Db } from '../core/db.ts';
 import { transcriptSearchText } from './observation-text.ts';
 import type { Transcript } from './transcript.schema.ts';
+import { lastObservationWriteAt } from './observation-writer.ts';
+
+/** Observations written within this many milliseconds mean a burst is on. */
+const BURST_MS = 1000;
 
 /**
  * Adds pending transcripts to the full-text index, oldest first, in one statement per batch. Rows are claimed
@@ -38,8 +42,9 @@ export interface SearchIndexer {
 
 /**
  * Runs the indexer in the background: polls the (partial, usually empty) pending index every `idleMs`; while
- * there is a backlog, works in batches but rests as long as each batch took, so indexing takes at most about
- * half of what the database can give and ingestion keeps its pace during a burst.
+ * there is a backlog, works in batches but rests as long as each batch took (three times as long while
+ * observations are arriving), so indexing takes at most about half of what the database can give (a quarter
+ * during a burst) and ingestion keeps its pace.
  */
 export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: number; onError?: (err: unknown) => void } = {}): SearchIndexer {
   const idleMs = opts.idleMs ?? 200;
@@ -53,7 +58,12 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
     try {
       const started = Date.now();
       const n = await indexPendingTranscripts(db, opts.batchSize);
-      if (n === (opts.batchSize ?? 50)) delay = Math.max(1, Date.now() - started);
+      if (n === (opts.batchSize ?? 50)) {
+        // While observations are arriving, index at a quarter of the database's time rather than half: the
+        // backlog waits a little longer, the people submitting do not.
+        const took = Math.max(1, Date.now() - started);
+        delay = Date.now() - lastObservationWriteAt() < BURST_MS ? 3 * took : took;
+      }
     } catch (err) {
       opts.onError?.(err);
     }

@@ -18,6 +18,7 @@ import { MatmulEngine } from './kernels/matmul.ts';
 import { loadParts } from './load.ts';
 import { KvCache } from './kv-cache.ts';
 import { checkMemory } from './memory.ts';
+import { applyRmsWeight, normaliseRows, type NormSpec } from './norm.ts';
 import type { BpeTokenizer } from './tokenizer.ts';
 import type { NormWeights, Weights } from './weights.ts';
 
@@ -228,7 +229,7 @@ export class Model {
    * Rows [start, start + count) of a weight matrix, decoded to float32: `W_E` (token embeddings [d_vocab, d_model]),
    * `W_U` (unembedding, one row per token [d_vocab, d_model]: TransformerLens' W_U transposed; the same rows as W_E
    * when the embeddings are tied) or `W_pos` (learned positions [n_ctx, d_model], GPT-2 only). For techniques that
-   * read weights rather than activations (the under-trained token scan).
+   * read weights rather than activations (the under-trained token scan, direct logit attribution).
    */
   weightRows(matrix: 'W_E' | 'W_U' | 'W_pos', start = 0, count?: number): Tensor {
     const m = matrix === 'W_E' ? this.weights.embed : matrix === 'W_U' ? this.weights.unembed : this.weights.pos;
@@ -240,6 +241,39 @@ export class Model {
     const out = new Float32Array(n * m.cols);
     for (let i = 0; i < n; i++) this.readRow(m, start + i, out, i * m.cols);
     return { data: out, shape: [n, m.cols] };
+  }
+
+  /** The unembedding bias b_U [d_vocab] (null when the model has none). A copy: the model's weights never change. */
+  unembedBias(): Float32Array | null {
+    return this.weights.unembedBias ? this.weights.unembedBias.slice() : null;
+  }
+
+  /** The final norm's weight and bias [d_model] (RMSNorm: no bias). Copies. */
+  finalNormWeights(): { w: Float32Array; b: Float32Array | null } {
+    const { w, b } = this.weights.lnFinal;
+    return { w: w.slice(), b: b ? b.slice() : null };
+  }
+
+  /** Layer `layer`'s attention output bias b_O [d_model] (null when the architecture has none). A copy. */
+  attnOutBias(layer: number): Float32Array | null {
+    const L = this.weights.layers[layer];
+    if (!L) throw new EngineError('invalid_input', `Layer ${layer} is outside the model's ${this.config.nLayers} layers.`);
+    return L.oBias ? L.oBias.slice() : null;
+  }
+
+  /**
+   * The final norm (TransformerLens' ln_final, with its weight and bias) applied to `rows` rows of a residual stream
+   * `x` [rows, d_model], each row's statistics recomputed exactly as the forward pass does (bit-identical to it).
+   */
+  applyFinalNorm(x: Float32Array, rows: number): Float32Array {
+    const spec = this.normSpec();
+    const { normalized } = normaliseRows(x, rows, spec, this.weights.lnFinal);
+    return spec.rms ? applyRmsWeight(normalized, rows, spec.d, this.weights.lnFinal.w) : normalized;
+  }
+
+  /** Logits [rows, d_vocab] for rows of a normalised residual stream `x` [rows, d_model]: x W_U + b_U, in the kernel. */
+  async unembed(x: Float32Array, rows: number): Promise<Float32Array> {
+    return this.mm.matmul(x, rows, this.weights.unembed, this.weights.unembedBias);
   }
 
   /** An empty key/value cache for this model (see RunOptions.kvCache). */
@@ -413,6 +447,10 @@ export class Model {
     decodeInto(m.dtype, bytes, 0, m.cols, out, outOffset);
   }
 
+  private normSpec(): NormSpec {
+    return { d: this.config.dModel, eps: this.config.normEps, rms: this.config.normType === 'rmsnorm' };
+  }
+
   /** LayerNorm or RMSNorm with TransformerLens' hook_scale / hook_normalized; returns the block's input. */
   private async norm(
     x: Float32Array,
@@ -421,53 +459,13 @@ export class Model {
     prefix: string,
     point: (name: string, t: Tensor) => Promise<Tensor>,
   ): Promise<Float32Array> {
-    const d = this.config.dModel;
-    const eps = this.config.normEps;
-    const rms = this.config.normType === 'rmsnorm';
-    const scale = new Float32Array(n);
-    const out = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const o = i * d;
-      let mean = 0;
-      if (!rms) {
-        for (let j = 0; j < d; j++) mean += x[o + j]!;
-        mean /= d;
-      }
-      let sq = 0;
-      for (let j = 0; j < d; j++) {
-        const v = x[o + j]! - mean;
-        sq += v * v;
-      }
-      const s = Math.fround(Math.sqrt(sq / d + eps));
-      scale[i] = s;
-      for (let j = 0; j < d; j++) {
-        const v = (x[o + j]! - mean) / s;
-        out[o + j] = rms ? v : v * nw.w[j]! + (nw.b ? nw.b[j]! : 0);
-      }
-    }
+    const spec = this.normSpec();
+    const first = normaliseRows(x, n, spec, nw);
     // TL: LayerNorm hooks the scaled-and-shifted output; RMSNorm hooks x/scale and multiplies by w afterwards.
-    const sc = (await point(`${prefix}.hook_scale`, { data: scale, shape: [n, 1] })).data;
-    let normalized: Float32Array;
-    if (sc !== scale) {
-      for (let i = 0; i < n; i++) {
-        const o = i * d;
-        let mean = 0;
-        if (!rms) {
-          for (let j = 0; j < d; j++) mean += x[o + j]!;
-          mean /= d;
-        }
-        for (let j = 0; j < d; j++) {
-          const v = (x[o + j]! - mean) / sc[i]!;
-          out[o + j] = rms ? v : v * nw.w[j]! + (nw.b ? nw.b[j]! : 0);
-        }
-      }
-    }
-    normalized = (await point(`${prefix}.hook_normalized`, { data: out, shape: [n, d] })).data;
-    if (rms) {
-      const y = new Float32Array(n * d);
-      for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) y[i * d + j] = normalized[i * d + j]! * nw.w[j]!;
-      normalized = y;
-    }
+    const sc = (await point(`${prefix}.hook_scale`, { data: first.scale, shape: [n, 1] })).data;
+    const out = sc === first.scale ? first.normalized : normaliseRows(x, n, spec, nw, sc).normalized;
+    let normalized = (await point(`${prefix}.hook_normalized`, { data: out, shape: [n, spec.d] })).data;
+    if (spec.rms) normalized = applyRmsWeight(normalized, n, spec.d, nw.w);
     return normalized;
   }
 

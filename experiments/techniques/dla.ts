@@ -8,7 +8,6 @@
  * parts sum to the logit difference of the run.
  */
 import { z } from 'zod';
-import { attnOutBias, finalNormWeights, unembedBias, unembedDirection } from '../engine/weights-view.ts';
 import type { Technique } from './technique.ts';
 import { fmt, logitDiff, positionSchema, promptFields, promptOptions, resolvePosition, resolveToken, tokenInfo, tokenInfoSchema, tokenSchema, tokenStrings } from './metrics.ts';
 
@@ -75,14 +74,14 @@ export const dlaTechnique: Technique<DlaParams, DlaResult> = {
     const p = resolvePosition(params.position, tokens.length);
 
     // The logit-difference direction after the final norm's weight, and the constant part.
-    const { w, b } = finalNormWeights(model);
+    const { w, b } = model.finalNormWeights();
     const u = new Float64Array(d);
-    const ut = unembedDirection(model, target);
-    const uc = contrast === null ? null : unembedDirection(model, contrast);
+    const ut = model.weightRows('W_U', target, 1).data;
+    const uc = contrast === null ? null : model.weightRows('W_U', contrast, 1).data;
     for (let j = 0; j < d; j++) u[j] = ut[j]! - (uc ? uc[j]! : 0);
     let finalBias = 0;
     if (b) for (let j = 0; j < d; j++) finalBias += b[j]! * u[j]!;
-    const bu = unembedBias(model);
+    const bu = model.unembedBias();
     if (bu) finalBias += bu[target]! - (contrast === null ? 0 : bu[contrast]!);
     const dir = new Float64Array(d);
     let dirSum = 0;
@@ -117,7 +116,7 @@ export const dlaTechnique: Technique<DlaParams, DlaResult> = {
     for (let l = 0; l < c.nLayers; l++) {
       const result = cache.get(`blocks.${l}.attn.hook_result`)!.data;
       heads.push(Array.from({ length: c.nHeads }, (_, h) => push(`L${l}H${h}`, 'head', l, h, attr(result, (p * c.nHeads + h) * d))));
-      const bo = attnOutBias(model, l);
+      const bo = model.attnOutBias(l);
       attnBias.push(bo ? push(`L${l} attn bias`, 'attn_bias', l, null, attr(bo, 0)) : 0);
       mlps.push(push(`L${l} MLP`, 'mlp', l, null, attr(cache.get(`blocks.${l}.hook_mlp_out`)!.data, p * d)));
     }

@@ -5,7 +5,6 @@
  * last entry is therefore the model's own logits.
  */
 import { z } from 'zod';
-import { applyFinalNorm, unembed } from '../engine/weights-view.ts';
 import type { Technique } from './technique.ts';
 import {
   checkAborted, fmt, klDivergence, logSoftmax, positionSchema, promptFields, promptOptions, rankOf, resolvePosition, resolveToken,
@@ -78,7 +77,7 @@ export const logitLensTechnique: Technique<LogitLensParams, LogitLensResult> = {
       const t = cache.get(h)!;
       positions.forEach((p, i) => stack.set(t.data.subarray(p * d, (p + 1) * d), (e * positions.length + i) * d));
     });
-    const lensLogits = await unembed(model, applyFinalNorm(model, stack, rows), rows);
+    const lensLogits = await model.unembed(model.applyFinalNorm(stack, rows), rows);
     checkAborted(signal);
 
     const out: LogitLensResult['positions'] = positions.map((p, i) => {

@@ -2,10 +2,11 @@ import { adminCommand } from './admin.command.ts';
 import { configCommand } from './config.command.ts';
 import { dbCommand } from './db.command.ts';
 import { experimentCommand } from './experiment.command.ts';
+import { importCommand } from './import.command.ts';
 import { serveCommand } from './serve.command.ts';
 import type { CliCommand } from './cli-command.ts';
 
-const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, configCommand, experimentCommand];
+const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, importCommand, configCommand, experimentCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -5,7 +5,7 @@ import type { Ctx } from '../core/context.ts';
 import { inTransaction, rowsOf } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { authorize } from '../core/policy.ts';
-import { importFormatLabels, importRecords, type ImportFormat, type ImportSource, type ImportedRecord } from './importers/index.ts';
+import { importFormatLabels, importRecords, type ImportFormat, type ImportResult, type ImportSource, type ImportedRecord } from './importers/index.ts';
 import { observationInputSchema } from './observation.input.ts';
 import type { Provenance } from './observation.schema.ts';
 import { requireUser } from './observation-edit.ts';
@@ -61,12 +61,27 @@ const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
  */
 export async function importObservations(ctx: Ctx, source: ImportSource, options: ImportObservationsOptions = {}): Promise<ImportSummary> {
   authorize(ctx.actor, 'observation.create');
+  requireUser(ctx, 'import observations');
+  const importOptions = { ...(options.format ? { format: options.format } : {}), ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) };
+  return fileImportedRecords(ctx, importRecords(source, importOptions), options.onProgress ? { onProgress: options.onProgress } : {});
+}
+
+/**
+ * Files results an importer already produced (e.g. `parseOtlpTraces` for the `/v1/traces` receiver) exactly as
+ * `importObservations` files a source's records: same authorization, one transaction per record, duplicates by
+ * raw sha256 skipped, per-record failures reported in the summary.
+ */
+export async function fileImportedRecords(
+  ctx: Ctx,
+  results: Iterable<ImportResult> | AsyncIterable<ImportResult>,
+  options: { onProgress?: (progress: ImportProgress) => void } = {},
+): Promise<ImportSummary> {
+  authorize(ctx.actor, 'observation.create');
   const actor = requireUser(ctx, 'import observations');
   const summary: ImportSummary = { imported: 0, duplicates: 0, failed: [], ids: [] };
-  const importOptions = { ...(options.format ? { format: options.format } : {}), ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) };
   let processed = 0;
   try {
-    for await (const result of importRecords(source, importOptions)) {
+    for await (const result of results) {
       processed++;
       if (result.kind === 'failure') {
         summary.failed.push(failureOf(result.index, result.reason, result.recordId));

@@ -10,6 +10,7 @@ import { authenticate } from './http/middleware/authenticate.ts';
 import { csrfToken, verifyCsrf } from './http/middleware/csrf.ts';
 import { errorHandler } from './http/middleware/errors.ts';
 import { apiRouter } from './http/routes/api.routes.ts';
+import { otlpReceiver } from './http/routes/otlp.routes.ts';
 import { pagesRouter } from './pages/pages.router.ts';
 import { attachRealtime } from './realtime/realtime.ts';
 import { createViewEngine, viewsDir } from './views/engine.ts';
@@ -41,6 +42,8 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   app.use('/assets', clientAssets(path.resolve(viewsDir, '../../client')));
+  // The OTLP receiver (/v1/traces) parses its own body and answers errors as OTLP clients expect (JSON, never a page).
+  app.use(otlpReceiver(deps));
 
   app.use(
     express.json({

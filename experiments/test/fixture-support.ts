@@ -3,10 +3,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeAll } from '../engine/dtype.ts';
+import { loadModel, type Model } from '../engine/model.ts';
 import { readSafetensorsHeader, type DType } from '../engine/safetensors.ts';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 export const FIXTURE_MODELS = ['gpt2', 'llama', 'qwen2', 'neox'] as const;
+
+/** A fixture model as the golden tests load it: GPT-2's kernel in worker threads, the others on the calling thread. */
+export function loadFixtureModel(name: string): Promise<Model> {
+  return loadModel(path.join(FIXTURES, name), { threads: name === 'gpt2' ? 2 : 0 });
+}
 
 export interface Reference {
   family: string;

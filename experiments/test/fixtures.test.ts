@@ -4,10 +4,9 @@
  * reference of experiments/fixtures/make_fixtures.py to a relative error of 1e-4.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadModel, type Model } from '../engine/model.ts';
-import { FIXTURES, FIXTURE_MODELS, readReference, relativeError, type Reference } from './fixture-support.ts';
+import type { Model } from '../engine/model.ts';
+import { FIXTURE_MODELS, loadFixtureModel, readReference, relativeError, type Reference } from './fixture-support.ts';
 
 const TOL = 1e-4;
 
@@ -16,8 +15,7 @@ for (const name of FIXTURE_MODELS) {
     let model: Model;
     let ref: Reference;
     before(async () => {
-      // The GPT-2 fixture runs the kernel in worker threads; the others on the calling thread.
-      model = await loadModel(path.join(FIXTURES, name), { threads: name === 'gpt2' ? 2 : 0 });
+      model = await loadFixtureModel(name);
       ref = await readReference(name);
     });
     after(() => model.close());

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { hookShape } from '../engine/hooks.ts';
 import { loadModel, type Model } from '../engine/model.ts';
 import { EngineError } from '../engine/errors.ts';
-import { FIXTURES, FIXTURE_MODELS, readReference, type Reference } from './fixture-support.ts';
+import { FIXTURES, FIXTURE_MODELS, loadFixtureModel, readReference, type Reference } from './fixture-support.ts';
 
 function argmax(a: Float32Array): number {
   let best = 0;
@@ -22,7 +22,7 @@ for (const name of FIXTURE_MODELS) {
     let model: Model;
     let ref: Reference;
     before(async () => {
-      model = await loadModel(path.join(FIXTURES, name), { threads: name === 'gpt2' ? 2 : 0 });
+      model = await loadFixtureModel(name);
       ref = await readReference(name);
     });
     after(() => model.close());

@@ -1,21 +1,14 @@
 /** The `dla` technique: the parts (embeddings, heads, attention biases, MLPs, final biases) sum to the logit difference. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { EngineError } from '../engine/errors.ts';
-import type { Model } from '../engine/model.ts';
 import { dlaTechnique } from '../techniques/dla.ts';
 import { topK } from '../techniques/metrics.ts';
 import { readReference } from './fixture-support.ts';
-import { loadFixture, paramErrors, runTechnique } from './techniques-support.ts';
+import { paramErrors, runTechnique, useFixtures } from './techniques-support.ts';
 
 const NAMES = ['gpt2', 'llama', 'neox'] as const;
-const models = new Map<string, Model>();
-before(async () => {
-  for (const name of NAMES) models.set(name, await loadFixture(name));
-});
-after(async () => {
-  for (const m of models.values()) await m.close();
-});
+const models = useFixtures(NAMES);
 
 for (const name of NAMES) {
   test(`${name}: the parts sum to the logit difference (and to a single logit without a contrast)`, async () => {

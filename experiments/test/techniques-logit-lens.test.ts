@@ -1,21 +1,14 @@
 /** The `logit-lens` technique on the GPT-2, Llama and NeoX fixtures: the last layer is the model's own logits. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { EngineError } from '../engine/errors.ts';
-import type { Model } from '../engine/model.ts';
 import { logitLensTechnique } from '../techniques/logit-lens.ts';
 import { logSoftmax, rankOf, topK } from '../techniques/metrics.ts';
 import { readReference } from './fixture-support.ts';
-import { loadFixture, paramErrors, runTechnique } from './techniques-support.ts';
+import { paramErrors, runTechnique, useFixtures } from './techniques-support.ts';
 
 const NAMES = ['gpt2', 'llama', 'neox'] as const;
-const models = new Map<string, Model>();
-before(async () => {
-  for (const name of NAMES) models.set(name, await loadFixture(name));
-});
-after(async () => {
-  for (const m of models.values()) await m.close();
-});
+const models = useFixtures(NAMES);
 
 for (const name of NAMES) {
   test(`${name}: the last layer of the lens equals the model's logits; targets default to the next token`, async () => {

@@ -1,21 +1,14 @@
 /** The `patching` technique: endpoints 0 and 1, head patching, progress, cancellation, mismatched prompts. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { EngineError } from '../engine/errors.ts';
-import type { Model } from '../engine/model.ts';
 import { logitDiff } from '../techniques/metrics.ts';
 import { normalisedPatch, patchingTechnique, patchPositions } from '../techniques/patching.ts';
 import { readReference } from './fixture-support.ts';
-import { loadFixture, paramErrors, runTechnique } from './techniques-support.ts';
+import { paramErrors, runTechnique, useFixtures } from './techniques-support.ts';
 
 const NAMES = ['gpt2', 'neox'] as const;
-const models = new Map<string, Model>();
-before(async () => {
-  for (const name of NAMES) models.set(name, await loadFixture(name));
-});
-after(async () => {
-  for (const m of models.values()) await m.close();
-});
+const models = useFixtures(NAMES);
 
 /** A clean prompt, a corrupted one differing at one position `k`, and answer/wrong tokens the clean run separates. */
 async function setup(name: string) {

@@ -1,5 +1,6 @@
 /** Helpers for the technique tests: run a technique as a caller would (parse params, run, check the result schema). */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import type { z } from 'zod';
 import { loadModel, type Model } from '../engine/model.ts';
@@ -8,6 +9,18 @@ import { FIXTURES } from './fixture-support.ts';
 
 export function loadFixture(name: string): Promise<Model> {
   return loadModel(path.join(FIXTURES, name), { threads: 0 });
+}
+
+/** Loads the named fixtures before the file's tests and closes them after; the map fills in `before`. */
+export function useFixtures(names: readonly string[]): Map<string, Model> {
+  const models = new Map<string, Model>();
+  before(async () => {
+    for (const name of names) models.set(name, await loadFixture(name));
+  });
+  after(async () => {
+    for (const m of models.values()) await m.close();
+  });
+  return models;
 }
 
 export interface Ran<R> {

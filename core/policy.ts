@@ -10,6 +10,7 @@ export interface ObservationRef { submittedBy: string; visibility: Visibility; d
 export interface CodingRef { coderId: string }
 export interface EthogramVersionRef { status: 'draft' | 'published' | 'deprecated' }
 export interface UserRef { id: string }
+export interface CaptureRef { capturedBy: string }
 
 type Rules = {
   'ethogram.read': (a: Actor, r: EthogramVersionRef) => boolean;
@@ -28,6 +29,11 @@ type Rules = {
   'observation.tag': (a: Actor, r: ObservationRef) => boolean;
   'coding.create': (a: Actor, r: ObservationRef) => boolean;
   'coding.withdraw': (a: Actor, r: CodingRef) => boolean;
+  'capture.create': (a: Actor) => boolean;
+  'capture.list': (a: Actor) => boolean;
+  'capture.listAll': (a: Actor) => boolean;
+  'capture.read': (a: Actor, r: CaptureRef) => boolean;
+  'capture.promote': (a: Actor, r: CaptureRef) => boolean;
   'token.manage': (a: Actor) => boolean;
   'user.manage': (a: Actor) => boolean;
   'trash.view': (a: Actor) => boolean;
@@ -57,6 +63,13 @@ const rules: Rules = {
   'observation.tag': (a, r) => canSee(a, r) && !r.deletedAt && (isOwner(a, r) || hasRole(a, 'researcher')),
   'coding.create': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
   'coding.withdraw': (a, r) => hasRole(a, 'researcher') && (a.id === r.coderId || hasRole(a, 'admin')),
+  // Captures are raw model traffic (prompts people did not write for publication): the capturer sees their own,
+  // researchers see the whole field log to study it, nobody else.
+  'capture.create': (a) => a.kind === 'user',
+  'capture.list': (a) => a.kind === 'user',
+  'capture.listAll': (a) => hasRole(a, 'researcher'),
+  'capture.read': (a, r) => a.kind === 'user' && (a.id === r.capturedBy || hasRole(a, 'researcher')),
+  'capture.promote': (a, r) => a.kind === 'user' && (a.id === r.capturedBy || hasRole(a, 'researcher')),
   'token.manage': (a) => a.kind === 'user',
   'user.manage': (a) => hasRole(a, 'admin'),
   'trash.view': (a) => hasRole(a, 'admin'),

@@ -25,6 +25,21 @@ export function transcriptSearchText(transcript: Transcript, cap = SEARCH_TEXT_C
 }
 
 /**
+ * `transcriptSearchText` computed by PostgreSQL from a jsonb transcript column: the same texts in the same order
+ * (text, reasoning, refusal, tool results, tool-call arguments), one per line, capped at SEARCH_TEXT_CAP
+ * characters. Used where the transcript is already in the database, so it need not travel to the server and back.
+ */
+export function transcriptSearchTextSql(transcript: SQL): SQL {
+  return sql`left(coalesce((
+    SELECT string_agg(CASE WHEN p.part->>'type' = 'tool_call' THEN p.part->>'arguments' ELSE p.part->>'text' END, E'\n' ORDER BY m.i, p.j)
+    FROM jsonb_array_elements(${transcript}->'messages') WITH ORDINALITY AS m(message, i),
+         jsonb_array_elements(m.message->'parts') WITH ORDINALITY AS p(part, j)
+    WHERE p.part->>'type' IN ('text', 'reasoning', 'refusal', 'tool_result', 'tool_call')
+      AND coalesce(p.part->>(CASE WHEN p.part->>'type' = 'tool_call' THEN 'arguments' ELSE 'text' END), '') <> ''
+  ), ''), ${SEARCH_TEXT_CAP})`;
+}
+
+/**
  * The sha256 of the system and developer messages' text, so observations made under the same system prompt can
  * be grouped without storing the prompt twice. Undefined when the transcript has no such message.
  */

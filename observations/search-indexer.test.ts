@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inTransaction, rowsOf } from '../core/db.ts';
 import { makeActors } from '../test/support/clients.ts';
 import { startTestApp, type TestApp } from '../test/support/test-app.ts';
+import { transcriptSearchText, transcriptSearchTextSql } from './observation-text.ts';
 import { indexPendingTranscripts } from './search-indexer.ts';
+import type { Transcript } from './transcript.schema.ts';
 
 let app: TestApp;
 let actors: Awaited<ReturnType<typeof makeActors>>;
@@ -94,4 +96,30 @@ test('drain waits for a batch another indexer holds, so nothing is pending when 
   assert.equal(after[0]!.search_pending, false);
   const found = await actors.anon.get('/observations?q=quokka');
   assert.deepEqual(found.body.data.map((o: { id: string }) => o.id), [id]);
+});
+
+test('the database extracts exactly the text transcriptSearchText does, in the same order', async () => {
+  const transcript: Transcript = {
+    format: 'menagerie',
+    messages: [
+      ...Array.from({ length: 11 }, (_, i) => ({ id: `m${i + 1}`, role: i % 2 ? ('assistant' as const) : ('user' as const), parts: [{ type: 'text' as const, text: `turn ${i + 1} ünïcode` }] })),
+      {
+        id: 'm12',
+        role: 'assistant',
+        parts: [
+          { type: 'reasoning', text: 'thinking it over' },
+          { type: 'text', text: '' },
+          { type: 'refusal', text: 'I will not.' },
+          { type: 'tool_call', name: 'search', arguments: '{"q":"alpaca"}' },
+          { type: 'image', url: 'https://example.org/x.png' },
+          { type: 'other', originalType: 'server_tool_use', data: { text: 'not indexed' } },
+        ],
+      },
+      { id: 'm13', role: 'tool', parts: [{ type: 'tool_result', text: 'line one\nline two' }] },
+    ],
+  };
+  const [row] = rowsOf<{ text: string }>(await app.deps.db.execute(sql`SELECT ${transcriptSearchTextSql(sql`${JSON.stringify(transcript)}::jsonb`)} AS text`));
+  assert.equal(row!.text, transcriptSearchText(transcript));
+  const [empty] = rowsOf<{ text: string }>(await app.deps.db.execute(sql`SELECT ${transcriptSearchTextSql(sql`'{"format":"plain","messages":[]}'::jsonb`)} AS text`));
+  assert.equal(empty!.text, '');
 });

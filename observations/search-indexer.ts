@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { inTransaction, rowsOf, type Db } from '../core/db.ts';
-import { transcriptSearchText } from './observation-text.ts';
-import type { Transcript } from './transcript.schema.ts';
+import { rowsOf, type Db } from '../core/db.ts';
+import { transcriptSearchTextSql } from './observation-text.ts';
 import { lastObservationWriteAt } from './observation-writer.ts';
 
 /** Observations written within this many milliseconds mean a burst is on. */
@@ -15,23 +14,17 @@ const BURST_MS = 1000;
  * Returns how many observations it indexed.
  */
 export async function indexPendingTranscripts(db: Db, batchSize = 50, wait = false): Promise<number> {
-  return inTransaction(db, async (tx) => {
-    const rows = rowsOf<{ id: string; transcript: Transcript }>(
-      await tx.execute(sql`SELECT id, transcript FROM observations WHERE search_pending
-        ORDER BY created_at LIMIT ${batchSize} FOR UPDATE ${wait ? sql`` : sql`SKIP LOCKED`}`),
-    );
-    if (rows.length === 0) return 0;
-    const values = sql.join(
-      rows.map((r) => sql`(${r.id}::uuid, ${transcriptSearchText(r.transcript)})`),
-      sql`, `,
-    );
-    await tx.execute(sql`UPDATE observations AS o SET
-        search = setweight(to_tsvector('english', o.title), 'A') || setweight(to_tsvector('english', o.surprise), 'B')
-          || setweight(to_tsvector('english', v.text), 'C'),
-        search_pending = false
-      FROM (VALUES ${values}) AS v(id, text) WHERE o.id = v.id`);
-    return rows.length;
-  });
+  // One statement: the transcript's text is extracted where it lies (transcriptSearchTextSql), so a batch of
+  // 10-20 KB transcripts never travels to the server and back while ingestion needs both.
+  const result = await db.execute(sql`UPDATE observations AS o SET
+      search = setweight(to_tsvector('english', o.title), 'A') || setweight(to_tsvector('english', o.surprise), 'B')
+        || setweight(to_tsvector('english', ${transcriptSearchTextSql(sql`o.transcript`)}), 'C'),
+      search_pending = false
+    WHERE o.id IN (SELECT id FROM observations WHERE search_pending
+      ORDER BY created_at LIMIT ${batchSize} FOR UPDATE ${wait ? sql`` : sql`SKIP LOCKED`})
+      AND o.search_pending
+    RETURNING 1`);
+  return rowsOf(result).length;
 }
 
 export interface SearchIndexer {

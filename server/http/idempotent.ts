@@ -37,5 +37,17 @@ export async function sendIdempotent(
     if (result.replayed) res.set('Idempotent-Replayed', 'true');
   }
   if (result.headers) res.set(result.headers);
-  res.status(result.status).json(result.body);
+  sendJson(res, result.status, result.body);
+}
+
+/**
+ * Writes a JSON result without express's ETag: a write's answer is never revalidated, and hashing every body
+ * (10-20 KB for an observation) costs ingestion more CPU than anything else in sending it.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.status(status);
+  res.set('Content-Type', 'application/json; charset=utf-8');
+  res.set('Content-Length', String(Buffer.byteLength(text)));
+  res.end(text);
 }

@@ -3,7 +3,8 @@ import { buildRecord, isFailure, isRecord, type DraftResult } from '../importers
 import { openAIChatDraft } from '../importers/openai-chat.importer.ts';
 import { openAIResponsesDraft } from '../importers/openai-responses.importer.ts';
 import type { Transcript } from '../transcript.schema.ts';
-import type { CaptureApi, CaptureUsage } from './capture.schema.ts';
+import type { CaptureApi, CaptureEndReason, CaptureOutcome, CaptureUsage } from './capture.schema.ts';
+import { assembleStream } from './sse/assemble-stream.ts';
 
 /** What the field log derives from an exchange's raw text: never required, so a capture is stored even when none of it can be read. */
 export interface RebuiltExchange {
@@ -14,6 +15,8 @@ export interface RebuiltExchange {
   usage: CaptureUsage | null;
   /** Why no transcript could be made, when none was. */
   problem?: string;
+  /** For a stream: the error the upstream sent inside it (after answering 200), when it did. */
+  streamError?: string;
 }
 
 export interface ExchangeText {
@@ -32,18 +35,34 @@ export interface ExchangeText {
  */
 export function rebuildExchange(exchange: ExchangeText): RebuiltExchange {
   const request = parseObject(exchange.requestBody);
-  const response = exchange.streamed ? assembleStream(exchange) : parseObject(exchange.responseBody);
+  const stream = exchange.streamed ? assembleStream(exchange.api, exchange.path, exchange.responseBody) : null;
+  const response = stream ? stream.response : parseObject(exchange.responseBody);
   const model = stringField(response, 'model') ?? stringField(request, 'model');
   const usage = response ? usageOf(exchange.api, response) : null;
+  const base = { rebuilt: response, model, usage, ...(stream?.error ? { streamError: stream.error } : {}) };
   const kind = endpointKind(exchange.api, exchange.path);
-  if (!kind || !request) return { rebuilt: response, transcript: null, model, usage, problem: kind ? 'The request is not a JSON object.' : `No transcript is made for ${exchange.path}.` };
+  if (!kind || !request) return { ...base, transcript: null, problem: kind ? 'The request is not a JSON object.' : `No transcript is made for ${exchange.path}.` };
   const raw = JSON.stringify(response ? { ...request, response } : request);
   const draft: DraftResult =
     kind === 'chat' ? openAIChatDraft(raw, 0) : kind === 'responses' ? openAIResponsesDraft(raw, 0) : anthropicMessagesDraft(raw, 0);
-  if (isFailure(draft)) return { rebuilt: response, transcript: null, model, usage, problem: draft.reason };
+  if (isFailure(draft)) return { ...base, transcript: null, problem: draft.reason };
   const record = buildRecord(draft, 'capture', kind === 'chat' ? 'openai-chat' : kind === 'responses' ? 'openai-responses' : 'anthropic-messages');
-  if (record.kind === 'failure') return { rebuilt: response, transcript: null, model, usage, problem: record.reason };
-  return { rebuilt: response, transcript: record.transcript, model: model ?? record.model, usage };
+  if (record.kind === 'failure') return { ...base, transcript: null, problem: record.reason };
+  return { ...base, transcript: record.transcript, model: model ?? record.model };
+}
+
+/**
+ * How the exchange really ended: a stream that answered 200 and then carried an `error` event (an Anthropic
+ * `overloaded_error`, an OpenAI error chunk) failed, whatever its HTTP status said, so it is an `error` with
+ * `upstream_error`, its message added to the capture's error.
+ */
+export function settleOutcome(
+  reported: { outcome: CaptureOutcome; endReason: CaptureEndReason; error: string | null },
+  rebuilt: Pick<RebuiltExchange, 'streamError'>,
+): { outcome: CaptureOutcome; endReason: CaptureEndReason; error: string | null } {
+  if (!rebuilt.streamError || reported.outcome === 'error') return reported;
+  const note = `The upstream sent an error inside the stream: ${rebuilt.streamError}`.slice(0, 2000);
+  return { outcome: 'error', endReason: 'upstream_error', error: reported.error ? `${reported.error}\n${note}` : note };
 }
 
 type EndpointKind = 'chat' | 'responses' | 'messages';
@@ -53,14 +72,6 @@ function endpointKind(api: CaptureApi, path: string): EndpointKind | null {
   if (api === 'anthropic') return p.endsWith('/messages') ? 'messages' : null;
   if (p.endsWith('/chat/completions')) return 'chat';
   if (p.endsWith('/responses')) return 'responses';
-  return null;
-}
-
-/**
- * Assembles a stream's events into the final response object. Placeholder until the SSE assembler lands
- * (observations/capture/sse/): today a stream yields no rebuilt object.
- */
-function assembleStream(_exchange: ExchangeText): Record<string, unknown> | null {
   return null;
 }
 

@@ -8,7 +8,7 @@ import { requireUser } from '../observation-edit.ts';
 import { SEARCH_TEXT_CAP, transcriptSearchText } from '../observation-text.ts';
 import { captureInputSchema, storableHeaders, type CaptureInput } from './capture.input.ts';
 import { captures } from './capture.schema.ts';
-import { rebuildExchange } from './rebuild-exchange.ts';
+import { rebuildExchange, settleOutcome } from './rebuild-exchange.ts';
 
 /**
  * Files one model call in the field log as a capture by the actor, with its `capture.recorded` event, in one
@@ -20,12 +20,14 @@ export async function recordCapture(ctx: Ctx, input: CaptureInput): Promise<{ id
   const actor = requireUser(ctx, 'record captures');
   const capture = parseOrThrow(captureInputSchema, input, 'capture');
   const rebuilt = rebuildExchange(capture);
+  const ending = settleOutcome(capture, rebuilt);
   const searchText = (rebuilt.transcript ? transcriptSearchText(rebuilt.transcript) : capture.requestBody).slice(0, SEARCH_TEXT_CAP);
   return inTransaction(ctx.db, async (tx) => {
     const [row] = await tx
       .insert(captures)
       .values({
         ...capture,
+        ...ending,
         requestHeaders: storableHeaders(capture.requestHeaders),
         responseHeaders: storableHeaders(capture.responseHeaders),
         model: rebuilt.model,
@@ -43,7 +45,7 @@ export async function recordCapture(ctx: Ctx, input: CaptureInput): Promise<{ id
       entityType: 'capture',
       entityId: id,
       actorId: actor.id,
-      payload: { source: capture.source, upstream: capture.upstream, outcome: capture.outcome, ...(capture.flag ? { flagged: true } : {}) },
+      payload: { source: capture.source, upstream: capture.upstream, outcome: ending.outcome, ...(capture.flag ? { flagged: true } : {}) },
     });
     return { id };
   });

@@ -13,8 +13,12 @@ import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { writeObservation } from './observation-writer.ts';
 
-/** How the observation arrived: the web form or the JSON API; `raw` is the text as sent (pasted text or JSON body). */
-export interface CaptureInfo { method: 'form' | 'api'; raw?: string }
+/**
+ * How the observation arrived: the web form, the JSON API, or promoted from a field-log capture (`proxy`, `sdk`);
+ * `raw` is the text as sent (pasted text, JSON body, or the raw exchange). `provenance` adds facts of the capture
+ * path (a capture's upstream and id) beside the ones the submission carries.
+ */
+export interface CaptureInfo { method: 'form' | 'api' | 'proxy' | 'sdk'; raw?: string; provenance?: Record<string, unknown> }
 
 /**
  * Records a new observation: reads the transcript, checks the codes against the default published ethogram,
@@ -37,7 +41,7 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
   const raw = capture.raw ?? text;
   const rawSha256 = sha256Hex(raw);
   const tags = normaliseTags(input.tags);
-  const provenance = buildProvenance(capture.method, input, systemPromptSha256(transcript));
+  const provenance: Provenance = { ...buildProvenance(capture.method, input, systemPromptSha256(transcript)), ...capture.provenance, capture: capture.method };
   const codingStatus = hasRole(actor, 'researcher') ? 'accepted' : 'proposed';
   // Ids in ascending order, so reading codings back (ordered by created_at, id) keeps the submitted order.
   const codingIds = coded.behaviours.map(() => randomUUID()).sort();

@@ -10,6 +10,7 @@ import { authenticate } from './http/middleware/authenticate.ts';
 import { csrfToken, verifyCsrf } from './http/middleware/csrf.ts';
 import { errorHandler } from './http/middleware/errors.ts';
 import { apiRouter } from './http/routes/api.routes.ts';
+import { captureUploadBody } from './http/routes/captures.routes.ts';
 import { otlpReceiver } from './http/routes/otlp.routes.ts';
 import { pagesRouter } from './pages/pages.router.ts';
 import { attachRealtime } from './realtime/realtime.ts';
@@ -44,6 +45,8 @@ export function createApp(deps: AppDeps): App {
   app.use('/assets', clientAssets(path.resolve(viewsDir, '../../client')));
   // The OTLP receiver (/v1/traces) parses its own body and answers errors as OTLP clients expect (JSON, never a page).
   app.use(otlpReceiver(deps));
+  // Captures carry two raw bodies: POST /api/v1/captures reads its JSON with a larger limit, once authenticated.
+  app.use(captureUploadBody(deps));
 
   app.use(
     express.json({

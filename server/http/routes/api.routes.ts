@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { AppDeps } from '../../app-deps.ts';
 import { accountsApi } from './accounts.routes.ts';
+import { capturesApi } from './captures.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
@@ -11,6 +12,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
   router.use(observationsApi(deps));
+  router.use(capturesApi(deps));
   router.use(openApiRoute(deps));
   return router;
 }

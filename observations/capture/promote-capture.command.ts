@@ -10,7 +10,7 @@ import { observationInputSchema } from '../observation.input.ts';
 import type { ObservationView } from '../observation.presenter.ts';
 import { observationsChanged } from '../observation.queries.ts';
 import { recordObservation } from '../record-observation.command.ts';
-import { promoteCaptureSchema, type PromoteCaptureInput } from './capture-list.input.ts';
+import { promoteCaptureSchema } from './capture-list.input.ts';
 import { captures } from './capture.schema.ts';
 import { promotionDefaults, providerOf, samplingOf, toolNamesOf } from './promotion-defaults.ts';
 import { rebuildExchange } from './rebuild-exchange.ts';
@@ -23,8 +23,9 @@ import { rebuildExchange } from './rebuild-exchange.ts';
  * write path (recordObservation), and in ONE transaction with it the capture is locked, linked to the new
  * observation and its `capture.promoted` event written, so a capture is promoted at most once: a second
  * promotion is a conflict naming the observation. A capture without a transcript cannot be promoted (422, why).
+ * `overrides` is parsed here (promoteCaptureSchema), so pages may pass form fields as typed.
  */
-export async function promoteCapture(ctx: Ctx, captureId: string, overrides: PromoteCaptureInput | Record<string, unknown> = {}): Promise<ObservationView> {
+export async function promoteCapture(ctx: Ctx, captureId: string, overrides: unknown = {}): Promise<ObservationView> {
   const actor = requireUser(ctx, 'promote captures');
   const wanted = parseOrThrow(promoteCaptureSchema, overrides, 'The promotion');
   const view = await inTransaction(ctx.db, async (tx) => {

@@ -4,6 +4,7 @@ import { accountPages } from './account.pages.ts';
 import { adminPages } from './admin.pages.ts';
 import { apiDocsPage } from './api-docs.page.ts';
 import { authPages } from './auth.pages.ts';
+import { capturePages } from './captures.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
 import { observationPages } from './observations.pages.ts';
@@ -18,5 +19,6 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(apiDocsPage(deps));
   router.use(ethogramPages(deps));
   router.use(observationPages(deps));
+  router.use(capturePages(deps));
   return router;
 }

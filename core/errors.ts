@@ -18,6 +18,8 @@ export const errorIds = [
   'immutable',
   'rate_limited',
   'internal',
+  'upstream_unreachable',
+  'upstream_timeout',
 ] as const;
 export type ErrorId = (typeof errorIds)[number];
 

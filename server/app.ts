@@ -3,6 +3,7 @@ import path from 'node:path';
 import express, { type Request } from 'express';
 import { Server as SocketServer } from 'socket.io';
 import { AppError } from '../core/errors.ts';
+import { CaptureLog } from '../observations/capture/capture-log.ts';
 import type { AppDeps } from './app-deps.ts';
 import { clientAssets } from './http/client-assets.ts';
 import { FLASH_COOKIE, readCookies } from './http/cookies.ts';
@@ -12,6 +13,7 @@ import { errorHandler } from './http/middleware/errors.ts';
 import { apiRouter } from './http/routes/api.routes.ts';
 import { captureUploadBody } from './http/routes/captures.routes.ts';
 import { otlpReceiver } from './http/routes/otlp.routes.ts';
+import { recordingProxy } from './http/routes/proxy.routes.ts';
 import { pagesRouter } from './pages/pages.router.ts';
 import { attachRealtime } from './realtime/realtime.ts';
 import { createViewEngine, viewsDir } from './views/engine.ts';
@@ -20,7 +22,9 @@ export interface App {
   express: express.Express;
   http: HttpServer;
   io: SocketServer;
-  /** Closes sockets and the HTTP server (the database is the caller's to close). */
+  /** The field log's write queue (the recording proxy's captures): `drain()` waits until all are written. */
+  captureLog: CaptureLog;
+  /** Closes sockets and the HTTP server, then writes the captures still queued (the database is the caller's to close). */
   close(): Promise<void>;
 }
 
@@ -32,6 +36,12 @@ export function createApp(deps: AppDeps): App {
   app.engine('hbs', createViewEngine());
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);
+
+  // The recording proxy streams raw bodies both ways and answers with the upstream's own headers: it runs before
+  // the site's headers and body parsers.
+  const captureLog = new CaptureLog({ db: deps.db, now: deps.now, logger: deps.logger });
+  const proxy = recordingProxy(deps, captureLog);
+  app.use('/proxy', (req, res) => proxy.handle(req, res));
 
   app.use((_req, res, next) => {
     res.set({
@@ -95,11 +105,15 @@ export function createApp(deps: AppDeps): App {
     express: app,
     http,
     io,
-    close: () =>
-      new Promise<void>((resolve) => {
+    captureLog,
+    close: async () => {
+      await new Promise<void>((resolve) => {
         io.close();
         http.closeAllConnections?.();
         http.close(() => resolve());
-      }),
+      });
+      await captureLog.close();
+      proxy.close();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_UPSTREAMS, parseUpstreams } from './proxy/upstreams.ts';
 
 /**
  * Every configuration key, parsed once at boot from the environment. Each key documents its variable name;
@@ -18,6 +19,13 @@ export const configKeys = {
   baseUrl: { env: 'MENAGERIE_BASE_URL', doc: 'Public URL of the site, used in links and the OpenAPI document.', example: 'http://localhost:3000' },
   logLevel: { env: 'LOG_LEVEL', doc: 'silent, error, info or debug.', example: 'info' },
   loadStarter: { env: 'MENAGERIE_LOAD_STARTER', doc: 'Load the starter ethogram on first start.', example: 'true' },
+  proxyEnabled: { env: 'MENAGERIE_PROXY_ENABLED', doc: 'Serve the recording proxy at /proxy/<upstream>/v1/... (every call needs a Menagerie API token and is filed in the field log).', example: 'true' },
+  proxyUpstreams: {
+    env: 'MENAGERIE_PROXY_UPSTREAMS',
+    doc: 'Upstreams of the recording proxy, comma-separated NAME=API:URL (API is openai or anthropic; URL is what /v1/... is appended to). Added to the defaults openai=openai:https://api.openai.com and anthropic=anthropic:https://api.anthropic.com; a default\'s name replaces it.',
+    example: 'ollama=openai:http://127.0.0.1:11434',
+  },
+  proxyTimeoutMs: { env: 'MENAGERIE_PROXY_TIMEOUT_MS', doc: 'Longest the proxy waits for an upstream to answer, or for the next bytes of an answer, in milliseconds (then 504, or the stream is cut; recorded as a timeout).', example: '600000' },
 } as const;
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -36,6 +44,17 @@ export const configSchema = z.object({
   baseUrl: z.string().url().default('http://localhost:3000'),
   logLevel: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
   loadStarter: bool.default(true),
+  proxyEnabled: bool.default(true),
+  proxyUpstreams: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseUpstreams(text);
+      if ('upstreams' in parsed) return parsed.upstreams;
+      for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message, input: text });
+      return z.NEVER;
+    })
+    .default(() => [...DEFAULT_UPSTREAMS]),
+  proxyTimeoutMs: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -17,4 +17,8 @@ export const errorStatus: Record<ErrorId, number> = {
   immutable: 409,
   rate_limited: 429,
   internal: 500,
+  /** The recording proxy could not reach its upstream, or lost it before it answered. */
+  upstream_unreachable: 502,
+  /** The recording proxy's upstream sent nothing within the proxy timeout. */
+  upstream_timeout: 504,
 };

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import type { UserActor } from '../../accounts/actor.ts';
 import { rowsOf } from '../../core/db.ts';
+import { recordCapture } from '../../observations/capture/record-capture.command.ts';
 import { captureBody, chatExchange, messagesExchange } from '../support/capture-factories.ts';
 import { makeActors, makeUser, signedInWeb, type TestUser } from '../support/clients.ts';
 import { observationTableCounts } from '../support/db-counts.ts';
@@ -294,6 +296,25 @@ describe('POST /api/v1/captures/:id/promote', () => {
     const custom = await actors.contributor.api.post(`/captures/${titled}/promote`, { title: 'My own title' });
     assert.equal(custom.body.title, 'My own title');
     assert.equal(custom.body.surprise, 'flag text');
+  });
+
+  test('a proxy capture of a local server promotes with capture "proxy" and the upstream as the provider', async () => {
+    const { request, response } = chatExchange('Why is the sky green?');
+    const actor: UserActor = { kind: 'user', id: actors.contributor.id, email: actors.contributor.email, displayName: actors.contributor.displayName, role: 'contributor', via: 'system' };
+    const { id } = await recordCapture(
+      { db: app.deps.db, actor, now: () => new Date() },
+      { source: 'proxy', upstream: 'ollama', api: 'openai', path: '/v1/chat/completions', outcome: 'complete', endReason: 'done', httpStatus: 200, startedAt: new Date('2029-03-04T05:06:07Z'), requestBody: JSON.stringify({ ...request, model: 'llama3.2:3b', top_p: 0.9 }), responseBody: JSON.stringify({ ...response, model: 'llama3.2:3b' }), flag: 'green sky' },
+    );
+    const listed = await actors.researcher.api.get('/captures?source=proxy&upstream=ollama');
+    assert.ok(listed.body.data.some((c: any) => c.id === id), 'the source filter finds proxy captures');
+    const res = await actors.contributor.api.post(`/captures/${id}/promote`, {});
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.provider, 'ollama');
+    assert.equal(res.body.model, 'llama3.2:3b');
+    assert.equal(res.body.provenance.capture, 'proxy');
+    assert.equal(res.body.provenance.upstream, 'ollama');
+    assert.deepEqual(res.body.provenance.sampling, { temperature: 0.2, top_p: 0.9, max_tokens: 64 });
+    assert.equal(res.body.observedAt, '2029-03-04T05:06:07.000Z');
   });
 
   test('a capture without a transcript cannot be promoted, and says why', async () => {

@@ -184,8 +184,10 @@ test('close() ends the worker; the process then exits on its own', async () => {
     await db.close();
     const after = await db.query('SELECT 1').then(() => 'answered', (e) => e.message);
     console.log(JSON.stringify({ one: rows[0].one, after }));`;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(child.status, 0, child.stderr);
+  // Generous: starting PGlite compiles its WASM, which takes minutes on a loaded 2-core machine; a process kept
+  // alive by a worker that close() failed to end would never exit at all.
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(child.status, 0, child.signal ? `the process did not exit within 5 minutes (killed by ${child.signal})` : child.stderr);
   const report = JSON.parse(child.stdout.trim()) as { one: number; after: string };
   assert.equal(report.one, 1);
   assert.match(report.after, /worker thread stopped/);

@@ -178,6 +178,7 @@ describe('a capture (/captures/:id) and its promote form', () => {
     assert.match(observation.text, /<h1>Decimal comparison<\/h1>/);
     assert.match(observation.text, /Promoted to an observation/);
     assert.match(observation.text, /Public/);
+    assert.ok(observation.text.includes(`<a class="hash" href="/captures/${id}" title="The field-log capture this observation was promoted from">${id.slice(0, 8)}</a>`), 'the observation links back to its capture');
 
     const after = await contributorWeb.get(`/captures/${id}`);
     assert.ok(after.text.includes(`Promoted to <a href="/observations/${observationId}">an observation</a>`));

@@ -93,9 +93,12 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   });
 }
 
-function provenanceRows(o: ObservationView): { label: string; value: string; mono?: boolean; href?: string }[] {
+/** One row of the provenance table; `href` makes the value a link, `title` explains where it leads. */
+interface ProvenanceRow { label: string; value: string; mono?: boolean; href?: string; title?: string }
+
+function provenanceRows(o: ObservationView): ProvenanceRow[] {
   const p = o.provenance;
-  const rows: { label: string; value: string; mono?: boolean; href?: string }[] = [
+  const rows: ProvenanceRow[] = [
     { label: 'Provider', value: o.provider },
     { label: 'Model', value: o.model, mono: true },
     { label: 'Model version', value: o.modelVersion ?? 'not recorded', mono: !!o.modelVersion },
@@ -112,9 +115,28 @@ function provenanceRows(o: ObservationView): { label: string; value: string; mon
   ];
   for (const [label, value, mono] of optional) if (value) rows.push({ label, value, ...(mono ? { mono } : {}) });
   rows.push({ label: 'Capture path', value: p.capture, mono: true });
+  rows.push(...captureOriginRows(p as unknown as Record<string, unknown>));
   rows.push({ label: 'Observed', value: o.observedAt.slice(0, 10) });
   rows.push({ label: 'Submitted by', value: o.submittedBy.displayName });
-  rows.push({ label: 'Raw payload sha256', value: o.rawSha256, mono: true, href: `/api/v1/observations/${o.id}/raw` });
+  rows.push({ label: 'Raw payload sha256', value: o.rawSha256, mono: true, href: `/api/v1/observations/${o.id}/raw`, title: `The raw payload as submitted (sha256 ${o.rawSha256})` });
+  return rows;
+}
+
+/**
+ * Where a captured or imported observation came from, so a reader can cross back to the source: the field-log
+ * capture it was promoted from (the capture page decides who may see it), or the imported file and record.
+ */
+function captureOriginRows(p: Record<string, unknown>): ProvenanceRow[] {
+  const text = (key: string) => (typeof p[key] === 'string' && p[key] !== '' ? (p[key] as string) : undefined);
+  const rows: ProvenanceRow[] = [];
+  const upstream = text('upstream');
+  if (upstream) rows.push({ label: 'Upstream', value: upstream, mono: true });
+  const captureId = text('captureId');
+  if (captureId && /^[0-9a-f-]{36}$/i.test(captureId)) rows.push({ label: 'Field-log capture', value: captureId.slice(0, 8), mono: true, href: `/captures/${captureId}`, title: 'The field-log capture this observation was promoted from' });
+  const sourceFormat = text('sourceFormat');
+  if (sourceFormat) rows.push({ label: 'Imported from', value: [sourceFormat, text('fileName')].filter(Boolean).join(', '), mono: true });
+  const recordId = text('recordId');
+  if (recordId) rows.push({ label: 'Source record', value: recordId, mono: true });
   return rows;
 }
 

@@ -125,27 +125,43 @@ export function codableBehaviours(version: PinnedEthogramVersion): JudgeBehaviou
   return active;
 }
 
+/** The part of a prompt that depends only on the ethogram version. */
+type VersionPrompt = Omit<JudgePrompt, 'user'>;
+
 /**
- * Builds the judge prompt for one transcript from a pinned ethogram version: instructions, then every active
- * behaviour's operational definition, inclusion and exclusion criteria and examples (system prompt), then the
- * transcript with its message ids (user prompt), and the schema restricting codes to the version's.
+ * Version prompts by version object. A run codes many transcripts against one version, and rendering and
+ * hashing a 36-behaviour ethogram costs milliseconds each time; a pinned version does not change (a caller
+ * that edits a draft loads a new object).
  */
-export function buildJudgePrompt(version: PinnedEthogramVersion, transcript: Transcript): JudgePrompt {
+const versionPrompts = new WeakMap<PinnedEthogramVersion, VersionPrompt>();
+
+function versionPrompt(version: PinnedEthogramVersion): VersionPrompt {
+  const cached = versionPrompts.get(version);
+  if (cached) return cached;
   const behaviours = codableBehaviours(version);
   const behaviourCodes = behaviours.map((b) => b.code);
   const schema = findingsJsonSchema(behaviourCodes);
   const system = `${INSTRUCTIONS}\n\n## Ethogram: ${version.label} (version id ${version.id})\n\n${behaviours.map(renderBehaviour).join('\n')}`;
-  const user = `${USER_PREAMBLE}\n\n${renderTranscript(transcript)}`;
   const promptSha256 = createHash('sha256')
     .update(JSON.stringify({ template: PROMPT_TEMPLATE_ID, system, user: [USER_PREAMBLE, TRANSCRIPT_OPEN, TRANSCRIPT_CLOSE], schema }))
     .digest('hex');
-  return {
+  const built: VersionPrompt = {
     system,
-    user,
     schema,
     behaviourCodes,
     allowedCodes: [...behaviourCodes, NONE_CODE, UNCLEAR_CODE],
     promptVersion: `${PROMPT_TEMPLATE_ID}:${promptSha256.slice(0, 16)}`,
     promptSha256,
   };
+  versionPrompts.set(version, built);
+  return built;
+}
+
+/**
+ * Builds the judge prompt for one transcript from a pinned ethogram version: instructions, then every active
+ * behaviour's operational definition, inclusion and exclusion criteria and examples (system prompt), then the
+ * transcript with its message ids (user prompt), and the schema restricting codes to the version's.
+ */
+export function buildJudgePrompt(version: PinnedEthogramVersion, transcript: Transcript): JudgePrompt {
+  return { ...versionPrompt(version), user: `${USER_PREAMBLE}\n\n${renderTranscript(transcript)}` };
 }

@@ -79,7 +79,7 @@ export function createJudge(settings: JudgeSettings, context: { env?: Readonly<R
       : openAIJudgeCall(createOpenAIClient(settings, key));
   return {
     settings,
-    judge: (version, transcript, options = {}) => runJudge(call, settings, key, buildJudgePrompt(version, transcript), version, transcript, options),
+    judge: async (version, transcript, options = {}) => runJudge(call, settings, key, buildJudgePrompt(version, transcript), version, transcript, options),
   };
 }
 

@@ -2,10 +2,12 @@
 //   BENCH_DATABASE_URL=postgres://...  use this server instead of starting a throwaway cluster
 //   BENCH_QUICK=1                       smaller runs (a smoke test of the benchmark itself)
 //   BENCH_ONLY=engine                   only the interpretability engine's section
+//   BENCH_ONLY=proxy                    only the recording proxy's section
 import { engineBench } from './engine.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
 import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
+import { proxyBench } from './proxy.bench.ts';
 import { searchBench, seedObservations } from './search.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -14,6 +16,17 @@ const figures: Figure[] = [];
 console.log(`Menagerie benchmark (Node ${process.version}${quick ? ', quick' : ''})`);
 const only = process.env.BENCH_ONLY;
 const server = only === 'engine' ? null : await startPostgres();
+if (only === 'proxy') {
+  try {
+    console.log('\n[proxy] recording proxy overhead against a local upstream');
+    figures.push(...(await proxyBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only !== 'engine') try {
   if (server) {
     console.log('\n[1/3] ingestion on PostgreSQL');
@@ -29,6 +42,8 @@ if (only !== 'engine') try {
   }
   console.log('\n[3/3] ingestion on PGlite');
   figures.push(...(await ingestionOnPglite(quick ? 1000 : 5000)));
+  console.log('\n[proxy] recording proxy overhead against a local upstream');
+  figures.push(...(await proxyBench(server, quick)));
 } finally {
   server?.stop();
 }

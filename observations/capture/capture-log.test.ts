@@ -25,7 +25,7 @@ const capture = (flag: string): CaptureInput => ({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('CaptureLog', () => {
+describe('CaptureLog', { timeout: 120_000 }, () => {
   let app: TestApp;
   let actor: UserActor;
   const errors: string[] = [];
@@ -88,6 +88,32 @@ describe('CaptureLog', () => {
     assert.equal(log.stats.dropped, 2);
     assert.equal(log.stats.recorded, 1);
     assert.ok(errors.some((e) => /refused, not retried/.test(e)));
+  });
+
+  it('writes captures in batches, and when the database refuses a batch, finds and drops only the capture it refuses', async () => {
+    let transactions = 0;
+    const db = new Proxy(app.deps.db, {
+      get(target, prop) {
+        if (prop === 'transaction') transactions++;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const log = new CaptureLog({ db, now: () => new Date(), logger, batchSize: 50 });
+    const flags = Array.from({ length: 30 }, (_, i) => `batch-${i}`);
+    for (const flag of flags) log.record(actor, () => capture(flag), { begun: false });
+    await log.drain();
+    assert.equal((await flagged(flags)).length, 30);
+    assert.ok(transactions <= 3, `30 captures in ${transactions} transactions`);
+    const mixed = ['mixed-0', 'mixed-1', 'mixed-2'];
+    log.record(actor, () => capture(mixed[0]!), { begun: false });
+    log.record(actor, () => capture('nul \u0000 in text PostgreSQL cannot store'), { begun: false });
+    log.record(actor, () => capture(mixed[1]!), { begun: false });
+    log.record(actor, () => capture(mixed[2]!), { begun: false });
+    await log.drain();
+    assert.equal((await flagged(mixed)).length, 3, 'the others of its batch were written');
+    assert.equal(log.stats.dropped, 1);
+    assert.equal(log.stats.recorded, 33);
   });
 
   it('waits in drain() for exchanges that have begun but not yet been handed over', async () => {

@@ -1,8 +1,9 @@
 import type { UserActor } from '../../accounts/actor.ts';
-import { AppError } from '../../core/errors.ts';
 import type { Db } from '../../core/db.ts';
+import { AppError } from '../../core/errors.ts';
 import type { CaptureInput } from './capture.input.ts';
-import { recordCapture } from './record-capture.command.ts';
+import { captureRecord, type CaptureRecord } from './record-capture.command.ts';
+import { insertCaptureRecords } from './record-captures.command.ts';
 
 /** Where the log reports what it could not do (the server's logger fits). */
 export interface CaptureLogReporter {
@@ -16,9 +17,19 @@ export interface CaptureLogOptions {
   /** First wait after a failed write; doubles per consecutive failure up to `retryMaxMs`. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Captures written at the same time (a PostgreSQL pool takes several; PGlite serialises them anyway). */
+  /** Batches written at the same time. */
   writers?: number;
+  /** Most captures in one batch (one transaction). */
+  batchSize?: number;
+  /**
+   * How long a capture may wait for others to share its batch (group commit): while calls keep coming, fewer and
+   * fuller transactions cost the database, and the machine the proxy runs on, much less than one per call.
+   */
+  lingerMs?: number;
 }
+
+/** Body text a batch may carry before it is cut (bodies are up to 8 MB each). */
+const BATCH_BODY_CHARS = 4 * 1024 * 1024;
 
 interface Pending {
   actor: UserActor;
@@ -26,6 +37,8 @@ interface Pending {
   input?: CaptureInput;
   attempts: number;
   writing: boolean;
+  /** Written in a batch of its own, after its batch failed with an error the database will repeat. */
+  alone: boolean;
 }
 
 /** What the log has done since it started, for tests, the benchmark and the shutdown message. */
@@ -39,10 +52,12 @@ export interface CaptureLogStats {
 
 /**
  * The field log's write queue: the recording proxy hands each finished exchange here and answers the caller at
- * once; captures are written in the background with `recordCapture`, so a slow database never delays a model's
- * answer. A write that fails for a database reason (connection lost, server restarting, a deadlock) is retried
- * with exponential backoff, oldest first, for as long as the process lives: no capture is lost to an outage. Only a
- * capture the command refuses as invalid is dropped (and logged), since retrying cannot fix it.
+ * once; captures are written in the background, in batches (one transaction per batch, `insertCaptureRecords`), so a
+ * slow database never delays a model's answer and a busy proxy costs the database a few statements per batch
+ * rather than four per call. A write that fails for a database reason (connection lost, server restarting, a
+ * deadlock) is retried with exponential backoff, oldest first, for as long as the process lives: no capture is
+ * lost to an outage. Only a capture the command refuses as invalid is dropped (and logged), since retrying cannot
+ * fix it.
  *
  * Exchanges still in progress are counted (`begin` ... `record`/`abandon`), so `drain()` also waits for calls
  * that have started but not finished, and `close()` at shutdown writes everything that is left.
@@ -53,6 +68,8 @@ export class CaptureLog {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly writers: number;
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
   private active = 0;
   private inProgress = 0;
   private failures = 0;
@@ -64,7 +81,9 @@ export class CaptureLog {
   constructor(private readonly options: CaptureLogOptions) {
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
-    this.writers = options.writers ?? 4;
+    this.writers = options.writers ?? 2;
+    this.batchSize = options.batchSize ?? 100;
+    this.lingerMs = options.lingerMs ?? 50;
   }
 
   /** An exchange has started: `drain()` waits for it to be recorded or abandoned. */
@@ -80,12 +99,13 @@ export class CaptureLog {
 
   /**
    * Queues a capture by the actor. `build` turns what crossed into the capture's input; it runs in the
-   * background, once, so decoding and copying bodies stay off the request's path. Ends a `begin()`.
+   * background, once, so decoding and copying bodies stay off the request's path. Ends a `begin()` unless
+   * `begun: false`.
    */
-  record(actor: UserActor, build: () => CaptureInput | Promise<CaptureInput>, options: { begun?: boolean } = { begun: true }): void {
+  record(actor: UserActor, build: () => CaptureInput | Promise<CaptureInput>, options: { begun?: boolean } = {}): void {
     if (options.begun !== false) this.inProgress = Math.max(0, this.inProgress - 1);
-    this.queue.push({ actor, build, attempts: 0, writing: false });
-    this.schedule(0);
+    this.queue.push({ actor, build, attempts: 0, writing: false, alone: false });
+    this.schedule(this.queue.length >= this.batchSize ? 0 : this.lingerMs);
   }
 
   get stats(): CaptureLogStats {
@@ -127,7 +147,7 @@ export class CaptureLog {
 
   private schedule(delayMs: number): void {
     if (this.wake || this.closed) return;
-    // setImmediate-like: after the current request's response has been written, never inside it.
+    // A timer, not a microtask: the write starts after the current request's response has been handed to the socket.
     this.wake = setTimeout(() => {
       this.wake = null;
       this.pump();
@@ -140,55 +160,94 @@ export class CaptureLog {
       this.schedule(wait);
       return;
     }
-    for (const item of this.queue) {
-      if (this.active >= this.writers || (this.failures > 0 && this.active > 0)) break;
-      if (item.writing) continue;
-      item.writing = true;
+    // After a failure, one batch probes the database before the others follow.
+    const writers = this.failures > 0 ? 1 : this.writers;
+    while (this.active < writers) {
+      const batch = this.nextBatch();
+      if (batch.length === 0) return;
       this.active++;
-      void this.write(item);
-      // After a failure, one write probes the database before the others follow.
-      if (this.failures > 0) break;
+      void this.write(batch);
     }
   }
 
-  private async write(item: Pending): Promise<void> {
-    let retry = false;
+  /** The oldest waiting captures, up to the batch size and body budget; a capture marked `alone` goes by itself. */
+  private nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let chars = 0;
+    for (const item of this.queue) {
+      if (item.writing) continue;
+      if (item.alone && batch.length > 0) break;
+      const size = item.input ? item.input.requestBody.length + (item.input.responseBody?.length ?? 0) : 0;
+      if (batch.length > 0 && chars + size > BATCH_BODY_CHARS) break;
+      item.writing = true;
+      batch.push(item);
+      chars += size;
+      if (item.alone || batch.length >= this.batchSize) break;
+    }
+    return batch;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const done = new Set<Pending>();
     try {
-      item.input ??= await buildInput(item);
-      await recordCapture({ db: this.options.db, actor: item.actor, now: this.options.now }, item.input);
-      this.counts.recorded++;
-      this.failures = 0;
-    } catch (err) {
-      item.attempts++;
-      if (isPermanent(err)) {
-        this.counts.dropped++;
-        this.options.logger.error('capture refused, not retried', { error: err instanceof Error ? err.message : String(err), details: (err as AppError).details });
-      } else {
-        retry = true;
-        this.counts.retried++;
-        this.failures++;
-        const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(this.failures - 1, 20));
-        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
-        if (item.attempts === 1 || item.attempts % 20 === 0) {
-          this.options.logger.error('capture write failed; retrying', { error: describe(err), attempts: item.attempts, queued: this.queue.length, retryInMs: delay });
+      const records: CaptureRecord[] = [];
+      const written: Pending[] = [];
+      for (const item of batch) {
+        // Each capture is prepared in its own turn of the event loop, so calls arriving meanwhile are not held up.
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          item.input ??= await item.build();
+        } catch (err) {
+          this.drop(item, done, `The capture could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+        try {
+          records.push(captureRecord({ db: this.options.db, actor: item.actor, now: this.options.now }, item.input));
+          written.push(item);
+        } catch (err) {
+          // Refused (not allowed, invalid) or not rebuildable: the same capture would fail the same way again.
+          if (err instanceof AppError) this.drop(item, done, err.message, err.details);
+          else this.drop(item, done, `The capture could not be rebuilt: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         }
       }
+      await insertCaptureRecords(this.options.db, records);
+      for (const item of written) done.add(item);
+      this.counts.recorded += written.length;
+      this.failures = 0;
+    } catch (err) {
+      this.failed(batch.filter((item) => !done.has(item)), err, done);
     } finally {
       this.active--;
-      item.writing = false;
-      if (!retry) this.queue.splice(this.queue.indexOf(item), 1);
-      if (this.queue.length > 0) this.schedule(0);
+      for (const item of batch) item.writing = false;
+      if (done.size > 0) {
+        for (let i = this.queue.length - 1; i >= 0; i--) if (done.has(this.queue[i]!)) this.queue.splice(i, 1);
+      }
+      if (this.queue.length > 0) this.schedule(this.queue.length >= this.batchSize ? 0 : this.lingerMs);
       this.settle();
     }
   }
-}
 
-/** A capture whose input cannot even be built is refused like invalid input (the same build would fail again). */
-async function buildInput(item: Pending): Promise<CaptureInput> {
-  try {
-    return await item.build();
-  } catch (err) {
-    throw new AppError('validation_failed', `The capture could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
+  private failed(batch: Pending[], err: unknown, done: Set<Pending>): void {
+    if (isPermanent(err)) {
+      // The database refuses something in this batch and would again: write each capture alone to find which.
+      if (batch.length === 1) this.drop(batch[0]!, done, describe(err));
+      else for (const item of batch) item.alone = true;
+      return;
+    }
+    this.counts.retried += batch.length;
+    this.failures++;
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(this.failures - 1, 20));
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
+    const attempts = Math.max(...batch.map((item) => ++item.attempts));
+    if (attempts === 1 || attempts % 20 === 0) {
+      this.options.logger.error('capture write failed; retrying', { error: describe(err), attempts, queued: this.queue.length, retryInMs: delay });
+    }
+  }
+
+  private drop(item: Pending, done: Set<Pending>, reason: string, details?: unknown): void {
+    done.add(item);
+    this.counts.dropped++;
+    this.options.logger.error('capture refused, not retried', { error: reason, ...(details ? { details } : {}) });
   }
 }
 

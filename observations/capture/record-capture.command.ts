@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { inTransaction } from '../../core/db.ts';
-import { recordEvent } from '../../core/history.ts';
+import { recordEvent, type EventInput } from '../../core/history.ts';
 import { authorize } from '../../core/policy.ts';
 import { parseOrThrow } from '../../core/validation.ts';
 import { requireUser } from '../observation-edit.ts';
@@ -16,37 +17,54 @@ import { rebuildExchange, settleOutcome } from './rebuild-exchange.ts';
  * SDK helper only have to pass along what crossed. Credential headers are removed again whatever the caller sent.
  */
 export async function recordCapture(ctx: Ctx, input: CaptureInput): Promise<{ id: string }> {
+  const { row, searchText, event } = captureRecord(ctx, input);
+  return inTransaction(ctx.db, async (tx) => {
+    await tx.insert(captures).values({ ...row, search: sql`to_tsvector('english', ${searchText})` });
+    await recordEvent(tx, event);
+    return { id: row.id };
+  });
+}
+
+/** One capture ready to insert: its row (all but the search vector), the text the vector is made from, and its event. */
+export interface CaptureRecord {
+  row: Omit<typeof captures.$inferInsert, 'search'> & { id: string };
+  searchText: string;
+  event: EventInput;
+}
+
+/**
+ * The row and `capture.recorded` event for one capture, checked (actor allowed, input valid: else an AppError)
+ * and rebuilt, without touching the database: `recordCapture` writes one, `insertCaptureRecords` many at once.
+ */
+export function captureRecord(ctx: Ctx, input: CaptureInput): CaptureRecord {
   authorize(ctx.actor, 'capture.create');
   const actor = requireUser(ctx, 'record captures');
   const capture = parseOrThrow(captureInputSchema, input, 'capture');
   const rebuilt = rebuildExchange(capture);
   const ending = settleOutcome(capture, rebuilt);
   const searchText = (rebuilt.transcript ? transcriptSearchText(rebuilt.transcript) : capture.requestBody).slice(0, SEARCH_TEXT_CAP);
-  return inTransaction(ctx.db, async (tx) => {
-    const [row] = await tx
-      .insert(captures)
-      .values({
-        ...capture,
-        ...ending,
-        requestHeaders: storableHeaders(capture.requestHeaders),
-        responseHeaders: storableHeaders(capture.responseHeaders),
-        model: rebuilt.model,
-        rebuilt: rebuilt.rebuilt,
-        transcript: rebuilt.transcript,
-        usage: rebuilt.usage,
-        capturedBy: actor.id,
-        search: sql`to_tsvector('english', ${`${capture.flag ?? ''}\n${searchText}`})`,
-        createdAt: ctx.now(),
-      })
-      .returning({ id: captures.id });
-    const id = row!.id;
-    await recordEvent(tx, {
+  const id = randomUUID();
+  return {
+    row: {
+      ...capture,
+      ...ending,
+      id,
+      requestHeaders: storableHeaders(capture.requestHeaders),
+      responseHeaders: storableHeaders(capture.responseHeaders),
+      model: rebuilt.model,
+      rebuilt: rebuilt.rebuilt,
+      transcript: rebuilt.transcript,
+      usage: rebuilt.usage,
+      capturedBy: actor.id,
+      createdAt: ctx.now(),
+    },
+    searchText: `${capture.flag ?? ''}\n${searchText}`,
+    event: {
       type: 'capture.recorded',
       entityType: 'capture',
       entityId: id,
       actorId: actor.id,
       payload: { source: capture.source, upstream: capture.upstream, outcome: ending.outcome, ...(capture.flag ? { flagged: true } : {}) },
-    });
-    return { id };
-  });
+    },
+  };
 }

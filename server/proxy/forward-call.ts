@@ -54,8 +54,8 @@ export function forwardCall(call: ForwardCall): void {
   const started = performance.now();
   const startedAt = new Date();
   const elapsed = () => performance.now() - started;
-  const target = new URL(upstream.baseUrl);
-  const secure = target.protocol === 'https:';
+  const target = upstreamTarget(upstream.baseUrl);
+  const secure = target.secure;
   const requestTap = new BodyTap(CAPTURE_BODY_LIMIT);
   const responseTap = new BodyTap(CAPTURE_BODY_LIMIT);
   let response: IncomingMessage | null = null;
@@ -112,11 +112,11 @@ export function forwardCall(call: ForwardCall): void {
   const timer = setTimeout(onSilence, call.timeoutMs);
 
   const upstreamRequest = (secure ? https : http).request({
-    protocol: target.protocol,
-    hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: target.port || (secure ? 443 : 80),
+    protocol: secure ? 'https:' : 'http:',
+    hostname: target.hostname,
+    port: target.port,
     method: req.method,
-    path: target.pathname.replace(/\/$/, '') + call.path,
+    path: target.basePath + call.path,
     headers: upstreamRequestHeaders(req.headers),
     agent: secure ? call.agents.https : call.agents.http,
   });
@@ -177,4 +177,18 @@ export function forwardCall(call: ForwardCall): void {
     timer.refresh();
   });
   req.pipe(upstreamRequest);
+}
+
+const targets = new Map<string, { secure: boolean; hostname: string; port: number; basePath: string }>();
+
+/** An upstream's base URL taken apart once (calls reuse it). */
+function upstreamTarget(baseUrl: string) {
+  let target = targets.get(baseUrl);
+  if (!target) {
+    const url = new URL(baseUrl);
+    const secure = url.protocol === 'https:';
+    target = { secure, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (secure ? 443 : 80), basePath: url.pathname.replace(/\/$/, '') };
+    targets.set(baseUrl, target);
+  }
+  return target;
 }

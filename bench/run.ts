@@ -2,8 +2,10 @@
 //   BENCH_DATABASE_URL=postgres://...  use this server instead of starting a throwaway cluster
 //   BENCH_QUICK=1                       smaller runs (a smoke test of the benchmark itself)
 //   BENCH_ONLY=engine                   only the interpretability engine's section
+//   BENCH_ONLY=import                   only the import section (a generated 10,000-conversation ChatGPT export)
 //   BENCH_ONLY=proxy                    only the recording proxy's section
 import { engineBench } from './engine.bench.ts';
+import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
 import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
@@ -16,6 +18,17 @@ const figures: Figure[] = [];
 console.log(`Menagerie benchmark (Node ${process.version}${quick ? ', quick' : ''})`);
 const only = process.env.BENCH_ONLY;
 const server = only === 'engine' ? null : await startPostgres();
+if (only === 'import') {
+  try {
+    console.log('\n[import] a 10,000-conversation ChatGPT export through menagerie import');
+    figures.push(...(await importBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only === 'proxy') {
   try {
     console.log('\n[proxy] recording proxy overhead against a local upstream');
@@ -42,6 +55,8 @@ if (only !== 'engine') try {
   }
   console.log('\n[3/3] ingestion on PGlite');
   figures.push(...(await ingestionOnPglite(quick ? 1000 : 5000)));
+  console.log('\n[import] a 10,000-conversation ChatGPT export through menagerie import');
+  figures.push(...(await importBench(server, quick)));
   console.log('\n[proxy] recording proxy overhead against a local upstream');
   figures.push(...(await proxyBench(server, quick)));
 } finally {

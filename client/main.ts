@@ -10,6 +10,8 @@ import './enhancers/coding-form.ts';
 import './enhancers/coding-colours.ts';
 import './enhancers/confirm-submit.ts';
 import './enhancers/ethogram-file.ts';
+import './enhancers/import-upload.ts';
+import './enhancers/import-progress.ts';
 
 function run(): void {
   runEnhancers();

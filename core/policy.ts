@@ -11,6 +11,7 @@ export interface CodingRef { coderId: string }
 export interface EthogramVersionRef { status: 'draft' | 'published' | 'deprecated' }
 export interface UserRef { id: string }
 export interface CaptureRef { capturedBy: string }
+export interface ImportRef { userId: string }
 
 type Rules = {
   'ethogram.read': (a: Actor, r: EthogramVersionRef) => boolean;
@@ -34,6 +35,9 @@ type Rules = {
   'capture.listAll': (a: Actor) => boolean;
   'capture.read': (a: Actor, r: CaptureRef) => boolean;
   'capture.promote': (a: Actor, r: CaptureRef) => boolean;
+  'import.create': (a: Actor) => boolean;
+  'import.list': (a: Actor) => boolean;
+  'import.read': (a: Actor, r: ImportRef) => boolean;
   'token.manage': (a: Actor) => boolean;
   'user.manage': (a: Actor) => boolean;
   'trash.view': (a: Actor) => boolean;
@@ -70,6 +74,10 @@ const rules: Rules = {
   'capture.listAll': (a) => hasRole(a, 'researcher'),
   'capture.read': (a, r) => a.kind === 'user' && (a.id === r.capturedBy || hasRole(a, 'researcher')),
   'capture.promote': (a, r) => a.kind === 'user' && (a.id === r.capturedBy || hasRole(a, 'researcher')),
+  // An import (its file name, its failures) is its uploader's business; admins see every import to help.
+  'import.create': (a) => a.kind === 'user',
+  'import.list': (a) => a.kind === 'user',
+  'import.read': (a, r) => a.kind === 'user' && (a.id === r.userId || hasRole(a, 'admin')),
   'token.manage': (a) => a.kind === 'user',
   'user.manage': (a) => hasRole(a, 'admin'),
   'trash.view': (a) => hasRole(a, 'admin'),

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import * as z from 'zod';
 import type { Ctx } from '../core/context.ts';
-import { inTransaction, rowsOf } from '../core/db.ts';
+import { rowsOf, type Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
 import { authorize } from '../core/policy.ts';
-import { importFormatLabels, importRecords, type ImportFormat, type ImportResult, type ImportSource, type ImportedRecord } from './importers/index.ts';
+import { importFormatLabels, importRecords, type ImportFormat, type ImportProvenance, type ImportResult, type ImportSource, type ImportedRecord } from './importers/index.ts';
 import { observationInputSchema } from './observation.input.ts';
-import type { Provenance } from './observation.schema.ts';
 import { requireUser } from './observation-edit.ts';
-import { headlineVectorSql, systemPromptSha256, textArraySql } from './observation-text.ts';
+import { headlineVectorSql, systemPromptSha256 } from './observation-text.ts';
 import { observationsChanged } from './observation.queries.ts';
-import { writeObservations } from './observation-writer.ts';
+import { noteObservationWrite } from './observation-writer.ts';
 
 /** One record that was not imported: its 0-based position in the file, why, and the source's own id when known. */
 export interface ImportRecordFailure {
@@ -41,7 +40,21 @@ export interface ImportObservationsOptions {
   format?: ImportFormat;
   maxBytes?: number;
   onProgress?: (progress: ImportProgress) => void;
+  /** The web import this run belongs to: stamped on each new observation's provenance and event. */
+  importId?: string;
+  /** Stops the import between records (the records already filed stay); the import then rejects with the reason. */
+  signal?: AbortSignal;
+  /** Told what became of each record, before the progress report that counts it. */
+  onRecord?: (outcome: RecordOutcome) => void;
 }
+
+/** What became of one record, as it happens (writes finish out of file order). */
+export type RecordOutcome =
+  | { kind: 'imported'; index: number; id: string }
+  | { kind: 'duplicate'; index: number }
+  | { kind: 'failed'; index: number; reason: string; recordId?: string };
+
+export type FileRecordsOptions = Pick<ImportObservationsOptions, 'onProgress' | 'onRecord' | 'importId' | 'signal'>;
 
 /** The fields every observation needs, checked with the same rules (and messages) as a submission. */
 const importedFieldsSchema = observationInputSchema.pick({ title: true, provider: true, model: true });
@@ -50,11 +63,20 @@ const importedFieldsSchema = observationInputSchema.pick({ title: true, provider
 const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 /**
+ * Records whose duplicates are looked up in one query before any is written (a re-import then costs one query
+ * per batch instead of one statement per record), and records being written at once. Each write is one
+ * statement, so several can wait at the database: the next batch is parsed while they run (PGlite runs them one
+ * after another in its worker thread, PostgreSQL side by side on the pool).
+ */
+const CHECK_BATCH = 64;
+const WRITES_IN_FLIGHT = 8;
+
+/**
  * Files every record of a source (see observations/importers/) as an observation submitted by the actor,
  * captured by 'import', visible to members. Each record is its own transaction with its `observation.recorded`
  * event, so one bad record never loses the others. A record whose raw sha256 is already held by a non-deleted
- * observation is a duplicate and skipped: the check runs inside the transaction under an advisory lock on the
- * sha256, so two imports of the same record at once cannot both insert it.
+ * observation is a duplicate and skipped; two imports of the same record at once cannot both insert it (a
+ * unique index among live imported observations decides, and the loser is reported as a duplicate).
  *
  * Per-record problems (the importer's, or a record the observation rules refuse) are reported in the summary;
  * whole-source problems (unknown format, over the byte limit, corrupt archive) throw the importer's AppError.
@@ -63,7 +85,7 @@ export async function importObservations(ctx: Ctx, source: ImportSource, options
   authorize(ctx.actor, 'observation.create');
   requireUser(ctx, 'import observations');
   const importOptions = { ...(options.format ? { format: options.format } : {}), ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) };
-  return fileImportedRecords(ctx, importRecords(source, importOptions), options.onProgress ? { onProgress: options.onProgress } : {});
+  return fileImportedRecords(ctx, importRecords(source, importOptions), options);
 }
 
 /**
@@ -74,36 +96,90 @@ export async function importObservations(ctx: Ctx, source: ImportSource, options
 export async function fileImportedRecords(
   ctx: Ctx,
   results: Iterable<ImportResult> | AsyncIterable<ImportResult>,
-  options: { onProgress?: (progress: ImportProgress) => void } = {},
+  options: FileRecordsOptions = {},
 ): Promise<ImportSummary> {
   authorize(ctx.actor, 'observation.create');
   const actor = requireUser(ctx, 'import observations');
   const summary: ImportSummary = { imported: 0, duplicates: 0, failed: [], ids: [] };
+  const newIds: { index: number; id: string }[] = [];
   let processed = 0;
+  const progressed = () => {
+    processed++;
+    options.onProgress?.({ processed, imported: summary.imported, duplicates: summary.duplicates, failed: summary.failed.length });
+  };
+  const fail = (index: number, reason: string, recordId: string | undefined) => {
+    const failure = failureOf(index, reason, recordId);
+    summary.failed.push(failure);
+    options.onRecord?.({ kind: 'failed', ...failure });
+    progressed();
+  };
+  const duplicate = (index: number) => {
+    summary.duplicates++;
+    options.onRecord?.({ kind: 'duplicate', index });
+    progressed();
+  };
+  const writing = new Set<Promise<void>>();
+  /** An error that is not a record's own (a lost connection): no more records are written, and it is rethrown. */
+  let stopped: { error: unknown } | undefined;
+
+  const write = (record: ImportedRecord, prepared: PreparedRecord) => {
+    const done: Promise<void> = ctx.db
+      .execute(prepared.statement)
+      .then(
+        (result) => {
+          if (rowsOf(result).length === 0) return duplicate(record.index);
+          // The search indexer yields to a burst of new observations: this import is one.
+          noteObservationWrite();
+          summary.imported++;
+          newIds.push({ index: record.index, id: prepared.id });
+          options.onRecord?.({ kind: 'imported', index: record.index, id: prepared.id });
+          progressed();
+        },
+        (error: unknown) => {
+          const reason = recordErrorReason(error);
+          if (reason === undefined) stopped ??= { error };
+          else fail(record.index, reason, record.provenance.recordId);
+        },
+      )
+      .finally(() => writing.delete(done));
+    writing.add(done);
+  };
+
   try {
-    for await (const result of results) {
-      processed++;
-      if (result.kind === 'failure') {
-        summary.failed.push(failureOf(result.index, result.reason, result.recordId));
-      } else {
+    for await (const batch of readAhead(batchesOf(results, CHECK_BATCH))) {
+      if (stopped) break;
+      options.signal?.throwIfAborted();
+      const held = await heldRecords(ctx.db, batch);
+      for (const result of batch) {
+        if (result.kind === 'failure') {
+          fail(result.index, result.reason, result.recordId);
+          continue;
+        }
+        if (held.has(result.rawSha256)) {
+          duplicate(result.index);
+          continue;
+        }
+        let prepared: PreparedRecord;
         try {
-          const outcome = await fileRecord(ctx, actor.id, result);
-          if (outcome.duplicate) summary.duplicates++;
-          else {
-            summary.imported++;
-            summary.ids.push(outcome.id);
-          }
+          prepared = prepareRecord(ctx, actor.id, result, options.importId);
         } catch (e) {
           const reason = recordErrorReason(e);
           if (reason === undefined) throw e;
-          summary.failed.push(failureOf(result.index, reason, result.provenance.recordId));
+          fail(result.index, reason, result.provenance.recordId);
+          continue;
         }
+        while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+        if (stopped) break;
+        write(result, prepared);
       }
-      options.onProgress?.({ processed, imported: summary.imported, duplicates: summary.duplicates, failed: summary.failed.length });
     }
   } finally {
+    await Promise.allSettled([...writing]);
     if (summary.imported > 0) observationsChanged();
   }
+  if (stopped) throw stopped.error;
+  summary.ids = newIds.sort((a, b) => a.index - b.index).map((n) => n.id);
+  summary.failed.sort((a, b) => a.index - b.index);
   return summary;
 }
 
@@ -111,49 +187,130 @@ function failureOf(index: number, reason: string, recordId: string | undefined):
   return recordId === undefined ? { index, reason } : { index, reason, recordId };
 }
 
-/** Writes one record as an observation in its own transaction, unless its raw sha256 is already held. */
-async function fileRecord(ctx: Ctx, actorId: string, record: ImportedRecord): Promise<{ duplicate: true } | { duplicate: false; id: string }> {
+/** Up to `size` results at a time. */
+async function* batchesOf<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Asks for the next item as soon as one is handed out, so the source works (parses) while the consumer writes. */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  // A source that fails while the consumer is busy must not count as an unhandled rejection; it is awaited below.
+  next.catch(() => {});
+  let finished = false;
+  try {
+    while (true) {
+      const item = await next;
+      if (item.done) {
+        finished = true;
+        return;
+      }
+      next = iterator.next();
+      next.catch(() => {});
+      yield item.value;
+    }
+  } finally {
+    if (!finished) {
+      // Stopped early: let the pending read settle, then close the source (its file).
+      await next.then(
+        () => iterator.return?.(),
+        () => undefined,
+      );
+    }
+  }
+}
+
+/**
+ * The sha256 of the records in the batch already held by a live observation, imported or logged any other way
+ * (one query per batch, so a re-import costs a query per 64 records rather than a write attempt per record).
+ */
+async function heldRecords(db: Db, batch: ImportResult[]): Promise<Set<string>> {
+  const shas = [...new Set(batch.flatMap((r) => (r.kind === 'record' ? [r.rawSha256] : [])))];
+  if (shas.length === 0) return new Set();
+  const rows = rowsOf<{ sha: string }>(
+    await db.execute(
+      liveWithSha(
+        sql`raw_sha256 IN (${sql.join(
+          shas.map((s) => sql`${s}`),
+          sql`, `,
+        )})`,
+      ),
+    ),
+  );
+  return new Set(rows.map((r) => r.sha));
+}
+
+/**
+ * Live observations whose raw sha256 matches, found through the sha256 index whatever the statistics say.
+ * Embedded PGlite never analyzes its tables (there is no autovacuum), and with no statistics the planner ANDs the
+ * sha256 index with a partial "not deleted" index, reading every live observation's entry for each record: an
+ * import slowed down as the table grew. The OFFSET 0 fence keeps `deleted_at IS NULL` out of the index choice.
+ */
+function liveWithSha(match: SQL): SQL {
+  return sql`SELECT DISTINCT o.sha FROM (SELECT raw_sha256 AS sha, deleted_at FROM observations WHERE ${match} OFFSET 0) AS o WHERE o.deleted_at IS NULL`;
+}
+
+interface PreparedRecord {
+  id: string;
+  statement: SQL;
+}
+
+/**
+ * One record as the single statement that files it: the observation and its `observation.recorded` event. One
+ * statement is one transaction, written whole or not at all; it returns a row when the observation was written,
+ * none for a duplicate. Copies already held were found by the batch's look-up (`heldRecords`, any capture);
+ * an imported copy written since (another import of the same record racing, or the same record twice in a
+ * file) is caught by the unique index among live imported observations: ON CONFLICT DO NOTHING.
+ */
+function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, importId: string | undefined): PreparedRecord {
   const fields = validFields(record);
   const transcriptJson = JSON.stringify(record.transcript);
   if (record.raw.includes('\u0000') || (transcriptJson.includes('\\u0000') && ESCAPED_NUL.test(transcriptJson))) {
     throw new AppError('validation_failed', 'The record contains a NUL character (\\u0000), which cannot be stored.');
   }
   const promptSha = systemPromptSha256(record.transcript);
-  const provenance: Provenance = { ...record.provenance, ...(promptSha && !record.provenance.systemPromptSha256 ? { systemPromptSha256: promptSha } : {}) };
+  const provenance: ImportProvenance = {
+    ...record.provenance,
+    ...(promptSha && !record.provenance.systemPromptSha256 ? { systemPromptSha256: promptSha } : {}),
+    ...(importId ? { importId } : {}),
+  };
   const surprise = `Imported from ${importFormatLabels[record.format]} (${record.fileName}, record ${record.index}). Describe what was surprising.`;
   const id = randomUUID();
   const nowIso = ctx.now().toISOString();
   const observedAt = (record.observedAt ?? ctx.now()).toISOString();
-
-  return inTransaction(ctx.db, async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${record.rawSha256}))`);
-    const held = rowsOf<{ id: string }>(
-      await tx.execute(sql`SELECT id FROM observations WHERE raw_sha256 = ${record.rawSha256} AND deleted_at IS NULL LIMIT 1`),
-    );
-    if (held.length > 0) return { duplicate: true as const };
-    await writeObservations(tx, [
-      {
-        observation: sql`(
-          ${id}::uuid, ${fields.title}, ${surprise}, 'members'::visibility, ${fields.provider}, ${fields.model},
-          ${null}, ${JSON.stringify(provenance)}::jsonb, ${observedAt}::timestamptz,
-          ${actorId}::uuid, ${record.raw}, ${record.rawSha256}, ${transcriptJson}::jsonb,
-          '[]'::jsonb, ${textArraySql([])},
-          ${headlineVectorSql(fields.title, surprise)}, true,
-          ${nowIso}::timestamptz, ${nowIso}::timestamptz)`,
-        codings: [],
-        event: sql`(${id}::uuid, ${actorId}::uuid, ${JSON.stringify({
-          title: fields.title,
-          capture: 'import',
-          codes: [],
-          rawSha256: record.rawSha256,
-          sourceFormat: record.format,
-          fileName: record.fileName,
-          index: record.index,
-        })}::jsonb, ${nowIso}::timestamptz)`,
-      },
-    ]);
-    return { duplicate: false as const, id };
-  });
+  const event = {
+    title: fields.title,
+    capture: 'import',
+    codes: [],
+    rawSha256: record.rawSha256,
+    sourceFormat: record.format,
+    fileName: record.fileName,
+    index: record.index,
+    ...(importId ? { importId } : {}),
+  };
+  const statement = sql`WITH inserted AS (
+      INSERT INTO observations (id, title, surprise, visibility, provider, model, provenance, observed_at, submitted_by,
+        raw_payload, raw_sha256, transcript, search, search_pending, created_at, updated_at)
+      SELECT ${id}::uuid, ${fields.title}::text, ${surprise}::text, 'members'::visibility, ${fields.provider}::text, ${fields.model}::text,
+        ${JSON.stringify(provenance)}::jsonb, ${observedAt}::timestamptz, ${actorId}::uuid,
+        ${record.raw}::text, ${record.rawSha256}::text, ${transcriptJson}::jsonb,
+        ${headlineVectorSql(fields.title, surprise)}, true, ${nowIso}::timestamptz, ${nowIso}::timestamptz
+      ON CONFLICT (raw_sha256) WHERE deleted_at IS NULL AND (provenance->>'capture') = 'import' DO NOTHING
+      RETURNING id)
+    INSERT INTO events (type, entity_type, entity_id, actor_id, payload, at)
+    SELECT 'observation.recorded', 'observation', inserted.id::text, ${actorId}::uuid, ${JSON.stringify(event)}::jsonb, ${nowIso}::timestamptz
+    FROM inserted
+    RETURNING 1`;
+  return { id, statement };
 }
 
 /** Title, provider and model as the observation rules accept them: long titles are shortened, unknowns named. */

@@ -64,6 +64,11 @@ let lastWriteAt = 0;
 /** When this process last wrote new observations (ms since the epoch): the search indexer yields to bursts. */
 export const lastObservationWriteAt = () => lastWriteAt;
 
+/** Marks that observations were just written by another path (imports), so the search indexer yields to the burst. */
+export function noteObservationWrite(): void {
+  lastWriteAt = Date.now();
+}
+
 /**
  * Writes one observation. On the root handle it shares a statement with observations recorded at the same time
  * (WriteBatcher); inside a transaction (an idempotent request) it is written there, alone.

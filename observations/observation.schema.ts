@@ -10,6 +10,7 @@ import {
   real,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
@@ -90,6 +91,11 @@ export const observations = pgTable(
     index('observations_search_idx').using('gin', t.search),
     index('observations_search_pending_idx').on(t.createdAt).where(sql`${t.searchPending}`),
     index('observations_raw_sha_idx').on(t.rawSha256),
+    // An imported record is held at most once among live observations: concurrent imports of the same record
+    // cannot both insert it (the import's INSERT ... ON CONFLICT DO NOTHING reports the loser as a duplicate).
+    uniqueIndex('observations_imported_raw_sha_unique')
+      .on(t.rawSha256)
+      .where(sql`deleted_at IS NULL AND (provenance->>'capture') = 'import'`),
   ],
 );
 

@@ -11,10 +11,13 @@ import { authenticate } from './http/middleware/authenticate.ts';
 import { csrfToken, verifyCsrf } from './http/middleware/csrf.ts';
 import { errorHandler } from './http/middleware/errors.ts';
 import { apiRouter } from './http/routes/api.routes.ts';
+import { importUploads } from './http/routes/import-uploads.routes.ts';
 import { captureUploadBody } from './http/routes/captures.routes.ts';
 import { otlpReceiver } from './http/routes/otlp.routes.ts';
 import { recordingProxy } from './http/routes/proxy.routes.ts';
+import { ImportQueue } from './imports/import-queue.ts';
 import { pagesRouter } from './pages/pages.router.ts';
+import { attachImportRealtime } from './realtime/imports.realtime.ts';
 import { attachRealtime } from './realtime/realtime.ts';
 import { createViewEngine, viewsDir } from './views/engine.ts';
 
@@ -57,6 +60,9 @@ export function createApp(deps: AppDeps): App {
   app.use(otlpReceiver(deps));
   // Captures carry two raw bodies: POST /api/v1/captures reads its JSON with a larger limit, once authenticated.
   app.use(captureUploadBody(deps));
+  // Import uploads stream their bodies to a temporary file (never held whole): also before the body parsers.
+  const imports = new ImportQueue({ db: deps.db, now: deps.now, logger: deps.logger, maxBytes: deps.config.importMaxBytes });
+  app.use(importUploads(deps, imports));
 
   app.use(
     express.json({
@@ -100,6 +106,7 @@ export function createApp(deps: AppDeps): App {
   http.headersTimeout = 66_000;
   const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: deps.config.bodyLimit });
   attachRealtime(io, deps);
+  attachImportRealtime(io, deps, imports);
 
   return {
     express: app,
@@ -107,6 +114,8 @@ export function createApp(deps: AppDeps): App {
     io,
     captureLog,
     close: async () => {
+      // Running imports stop between records (and are marked failed) while the database is still open.
+      await imports.close();
       await new Promise<void>((resolve) => {
         io.close();
         http.closeAllConnections?.();

@@ -27,7 +27,7 @@ export function rng(seed: number) {
   };
 }
 
-function prose(rand: () => number, chars: number): string {
+export function prose(rand: () => number, chars: number): string {
   const out: string[] = [];
   let n = 0;
   while (n < chars) {

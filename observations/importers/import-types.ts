@@ -44,6 +44,8 @@ export interface ImportProvenance extends Provenance {
   stopReason?: string;
   /** Further source facts worth keeping beside the transcript (usage, scores, branch counts, span ids). */
   source?: Record<string, unknown>;
+  /** The upload (`imports` row) that filed the record, when it came through the import page or API. */
+  importId?: string;
 }
 
 /** One record read from a source, ready to become an observation. */

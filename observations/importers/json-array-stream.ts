@@ -33,7 +33,20 @@ export async function* splitJsonArray(chunks: AsyncIterable<Uint8Array> | Iterab
     let i = 0;
     let elementStart = -1;
     if (phase === 'element') elementStart = 0;
+    // Where the next backslash in this chunk is (-2: not looked for yet; -1: none): strings are most of an export's
+    // bytes, and jumping between quotes and backslashes with indexOf beats looking at every byte.
+    let nextBackslash = -2;
     while (i < chunk.length) {
+      if (phase === 'element' && inString && !escaped) {
+        if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = chunk.indexOf(BACKSLASH, i);
+        const quote = chunk.indexOf(QUOTE, i);
+        const stop = Math.min(quote === -1 ? chunk.length : quote, nextBackslash === -1 ? chunk.length : nextBackslash);
+        if (stop >= chunk.length) {
+          i = chunk.length;
+          break;
+        }
+        i = stop;
+      }
       const c = chunk[i]!;
       if (phase === 'start') {
         if (WHITESPACE.has(c) || (!sawAnything && (c === 0xef || c === 0xbb || c === 0xbf))) {

@@ -20,10 +20,13 @@ const HELP = `Usage:
 Options:
   --format FORMAT   Skip detection: ${importFormats.join(', ')}.
   --as EMAIL        Submit as this account (default: the first admin).
-  --max-bytes N     Refuse files larger than N bytes (default ${DEFAULT_MAX_IMPORT_BYTES}, 1 GiB).
+  --max-bytes N     Refuse files larger than N bytes (default: MENAGERIE_IMPORT_MAX_BYTES, else ${DEFAULT_MAX_IMPORT_BYTES}, 1 GiB).
 
 Uses the configured database (DATABASE_URL, else PGlite in MENAGERIE_DATA_DIR). Exits 0 when the file was
 read (even if some records failed), 1 when it could not be (unknown format, too large, corrupt).`;
+
+/** Connections for an import on PostgreSQL: the import keeps up to eight record statements going at once. */
+const IMPORT_POOL_SIZE = 8;
 
 export const importCommand: CliCommand = {
   name: 'import',
@@ -53,8 +56,8 @@ export const importCommand: CliCommand = {
       io.err(`Unknown format "${format}". The formats are: ${importFormats.join(', ')}.`);
       return 1;
     }
-    const maxBytes = values['max-bytes'] === undefined ? DEFAULT_MAX_IMPORT_BYTES : Number(values['max-bytes']);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    const maxBytesArg = values['max-bytes'] === undefined ? undefined : Number(values['max-bytes']);
+    if (maxBytesArg !== undefined && (!Number.isSafeInteger(maxBytesArg) || maxBytesArg <= 0)) {
       io.err(`--max-bytes takes a positive whole number of bytes, not "${values['max-bytes']}".`);
       return 1;
     }
@@ -68,7 +71,8 @@ export const importCommand: CliCommand = {
       return 1;
     }
 
-    return withDatabase(io.env, async (db) => {
+    return withDatabase(io.env, async (db, config) => {
+      const maxBytes = maxBytesArg ?? config.importMaxBytes;
       const actor = await importingActor(db, values.as);
       if (typeof actor === 'string') {
         io.err(actor);
@@ -88,7 +92,7 @@ export const importCommand: CliCommand = {
       }
       io.out(describeSummary(file, actor.email, summary));
       return 0;
-    });
+    }, { poolSize: IMPORT_POOL_SIZE });
   },
 };
 

@@ -169,6 +169,12 @@ test('dates, timestamps, intervals, numerics, json and bytea come back exactly a
     const localExecute = await localDb.execute(rawSql);
     assert.deepEqual(viaExecute.rows, localExecute.rows);
     assert.deepEqual(viaExecute.fields, localExecute.fields);
+    // Drizzle's parsers are the worker's defaults now; a query without them still gets PGlite's own (Dates).
+    const plainSql = 'SELECT at, at_text, day, span, ARRAY[at_text] AS stamps FROM samples';
+    const plain = await remote.query<{ at: unknown }>(plainSql);
+    assert.ok(plain.rows[0]!.at instanceof Date);
+    assert.deepEqual(plain.rows, (await local.query(plainSql)).rows);
+    assert.deepEqual((await remote.exec(plainSql))[0]!.rows, (await local.exec(plainSql))[0]!.rows);
   } finally {
     await local.close();
     await db.delete(samples);

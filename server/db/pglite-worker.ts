@@ -3,7 +3,7 @@
  * the database's WASM work runs off the web server's thread. Started by `RemotePGlite.create`, never directly.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, messages, type ParserOptions, type QueryOptions, type Transaction } from '@electric-sql/pglite';
+import { PGlite, messages, types, type ParserOptions, type QueryOptions, type Transaction } from '@electric-sql/pglite';
 import type { RemotePGliteSource, WireError, WireQueryOptions, WorkerReply, WorkerRequest } from './pglite-remote.ts';
 
 interface OpenTransaction {
@@ -30,19 +30,61 @@ function toWireError(err: unknown): WireError {
   return { message: err.message, stack: err.stack, database: err instanceof messages.DatabaseError, fields };
 }
 
-/** Rebuilds query options: drizzle's parsers (keep the text of dates and intervals) become identity parsers. */
-function fromWire(wire: WireQueryOptions | undefined): QueryOptions | undefined {
-  if (!wire) return undefined;
-  const options: QueryOptions = {};
-  if (wire.rowMode) options.rowMode = wire.rowMode;
-  if (wire.paramTypes) options.paramTypes = wire.paramTypes;
-  if (wire.rawOids) {
-    const key = wire.rawOids.join(',');
-    let parsers = rawParsers.get(key);
-    if (!parsers) rawParsers.set(key, (parsers = Object.fromEntries(wire.rawOids.map((oid) => [oid, keepText]))));
-    options.parsers = parsers;
+/**
+ * The type parsers every drizzle query asks for (dates, timestamps and intervals kept as text), made this
+ * PGlite's own defaults. PGlite merges a query's `parsers` into its table of some 300 types on every query (an
+ * object spread: about 0.2 ms of this thread per statement), so queries asking for exactly these pass none; any
+ * other query passes the original parsers of these types back (`restore`), and gets what PGlite alone would give.
+ */
+let adopted: { key: string; oids: number[]; restore: ParserOptions } | undefined;
+/** Array type -> element type: PGlite's array parsers read their element's parser from the instance's table. */
+const arrayElements = new Map<number, number>();
+
+function rawKey(oids: number[]): string {
+  return [...oids].sort((a, b) => a - b).join(',');
+}
+
+function keepTextFor(oids: number[]): ParserOptions {
+  const key = rawKey(oids);
+  let parsers = rawParsers.get(key);
+  if (!parsers) rawParsers.set(key, (parsers = Object.fromEntries(oids.map((oid) => [oid, keepText]))));
+  return parsers;
+}
+
+/** Makes (or keeps: PGlite may rebuild its array parsers) the first raw parser set the instance's defaults. */
+function adopt(pg: PGlite, oids: number[]): NonNullable<typeof adopted> {
+  adopted ??= { key: rawKey(oids), oids: [...oids], restore: {} };
+  let changed = false;
+  for (const oid of adopted.oids) {
+    if (pg.parsers[oid] === keepText) continue;
+    adopted.restore[oid] = pg.parsers[oid]!;
+    pg.parsers[oid] = keepText;
+    changed = true;
   }
-  return options;
+  if (changed) {
+    // An array of an adopted type parses its elements with the element's original parser, not the table's.
+    for (const oid of adopted.oids) {
+      const element = arrayElements.get(oid);
+      const elementParser = element === undefined ? undefined : adopted.restore[element];
+      if (elementParser) adopted.restore[oid] = (value: string) => types.arrayParser(value, elementParser, oid);
+    }
+  }
+  return adopted;
+}
+
+/** Rebuilds query options: drizzle's parsers (keep the text of dates and intervals) become identity parsers. */
+function fromWire(pg: PGlite, wire: WireQueryOptions | undefined): QueryOptions | undefined {
+  const options: QueryOptions = {};
+  if (wire?.rowMode) options.rowMode = wire.rowMode;
+  if (wire?.paramTypes) options.paramTypes = wire.paramTypes;
+  if (wire?.rawOids) {
+    const defaults = adopt(pg, wire.rawOids);
+    if (rawKey(wire.rawOids) !== defaults.key) options.parsers = { ...defaults.restore, ...keepTextFor(wire.rawOids) };
+  } else if (adopted) {
+    adopt(pg, adopted.oids);
+    options.parsers = adopted.restore;
+  }
+  return wire || options.parsers ? options : undefined;
 }
 
 function target(pg: PGlite, txId: number | undefined): PGlite | Transaction {
@@ -83,9 +125,9 @@ async function close(pg: PGlite, id: number): Promise<void> {
 async function serve(pg: PGlite, request: WorkerRequest): Promise<unknown> {
   switch (request.op) {
     case 'query':
-      return target(pg, request.txId).query(request.sql, request.params, fromWire(request.options));
+      return target(pg, request.txId).query(request.sql, request.params, fromWire(pg, request.options));
     case 'exec':
-      return target(pg, request.txId).exec(request.sql, fromWire(request.options));
+      return target(pg, request.txId).exec(request.sql, fromWire(pg, request.options));
     case 'rollback':
       return (target(pg, request.txId) as Transaction).rollback();
     case 'end': {
@@ -113,6 +155,12 @@ try {
   post({ id: 0, ok: false, error: toWireError(err) });
   port.close();
   process.exit(1);
+}
+try {
+  const rows = (await pg.query<{ arr: number; elem: number }>('SELECT typarray AS arr, oid AS elem FROM pg_catalog.pg_type WHERE typarray <> 0')).rows;
+  for (const row of rows) arrayElements.set(row.arr, row.elem);
+} catch {
+  // Without the map, arrays of dates in queries without drizzle's parsers come back as text: nothing depends on it.
 }
 port.on('message', (request: WorkerRequest) => {
   if (request.op === 'begin') return begin(pg, request);

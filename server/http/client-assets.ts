@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
 import express, { type Router } from 'express';
+
+const require = createRequire(import.meta.url);
 
 /**
  * Serves the small client bundle (client/main.ts, bundled by esbuild on first request and cached) and the
@@ -21,6 +24,13 @@ export function clientAssets(clientDir: string): Router {
       legalComments: 'none',
     }).outputFiles[0]!.text;
     res.type('application/javascript').set('Cache-Control', 'no-cache').send(bundle);
+  });
+  // The socket.io client, as the socket.io package ships it (ES module): pages that follow live updates load it
+  // on demand (`import('/assets/socket.io.js')`), so the main bundle stays small.
+  let socketClient: string | undefined;
+  router.get('/socket.io.js', (_req, res) => {
+    socketClient ??= readFileSync(path.join(path.dirname(require.resolve('socket.io/package.json')), 'client-dist/socket.io.esm.min.js'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '');
+    res.type('application/javascript').set('Cache-Control', 'no-cache').send(socketClient);
   });
   let css: string | undefined;
   router.get('/app.css', (_req, res) => {

@@ -7,6 +7,7 @@ import { authPages } from './auth.pages.ts';
 import { capturePages } from './captures.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
+import { importPages } from './imports.pages.ts';
 import { observationPages } from './observations.pages.ts';
 
 /** Server-rendered pages; each controller parses, loads, authorizes, calls the same commands as the API, renders. */
@@ -19,6 +20,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(apiDocsPage(deps));
   router.use(ethogramPages(deps));
   router.use(observationPages(deps));
+  router.use(importPages(deps));
   router.use(capturePages(deps));
   return router;
 }

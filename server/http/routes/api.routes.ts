@@ -3,6 +3,7 @@ import type { AppDeps } from '../../app-deps.ts';
 import { accountsApi } from './accounts.routes.ts';
 import { capturesApi } from './captures.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
+import { importsApi } from './imports.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
 
@@ -12,6 +13,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
   router.use(observationsApi(deps));
+  router.use(importsApi(deps));
   router.use(capturesApi(deps));
   router.use(openApiRoute(deps));
   return router;

@@ -69,7 +69,9 @@ export async function proxyBench(server: PgServer | null, quick: boolean): Promi
     if (proxiedLoad.errors) console.log(`  proxied errors: ${proxiedLoad.errors} (statuses ${JSON.stringify(proxiedLoad.statuses)})`);
     console.log(`  ${CONCURRENCY} clients: direct ${directLoad.rate.toFixed(0)}/s, proxied ${proxiedLoad.rate.toFixed(0)}/s (p50 ${percentile(proxiedLoad.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(proxiedLoad.latenciesMs, 99).toFixed(1)} ms)`);
 
-    // Streams: time to the first body byte, one at a time, interleaved.
+    // Streams: time to the first body byte, one at a time, interleaved, once the field log has caught up with
+    // the burst (a steady state, not the backlog of 10,000 calls being written).
+    await capturesCaughtUp(dbUrl, proxiedCalls);
     const directTtfb: number[] = [];
     const proxiedTtfb: number[] = [];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -118,6 +120,21 @@ function firstByteMs(agent: http.Agent, base: string, urlPath: string, headers: 
   });
 }
 
+/** Waits until the field log has written `expected` captures (PostgreSQL), or a few seconds (PGlite, not readable while the server runs). */
+async function capturesCaughtUp(dbUrl: string | null, expected: number): Promise<void> {
+  if (!dbUrl) {
+    await new Promise((r) => setTimeout(r, 5000));
+    return;
+  }
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000 && (await client.query<{ n: number }>('select count(*)::int as n from captures')).rows[0]!.n < expected) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await client.end();
+}
+
 /**
  * Waits until the field log holds every proxied call (PostgreSQL: counted while the server runs; PGlite: the
  * server is stopped first, which writes what is queued, then its data folder is read).
@@ -138,7 +155,7 @@ async function capturesWritten(stopApp: () => Promise<void>, dbUrl: string | nul
   }
   await stopApp();
   const lagSeconds = (Date.now() - t0) / 1000;
-  const db = await PGlite.create(dataDir!);
+  const db = await PGlite.create(path.join(dataDir!, 'pglite'));
   const count = (await db.query<{ n: number }>('select count(*)::int as n from captures')).rows[0]!.n;
   await db.close();
   return { count, lagSeconds };

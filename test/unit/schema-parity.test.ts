@@ -34,6 +34,16 @@ test('the same migrations give the same schema on PGlite and on the PostgreSQL s
     assert.ok(a.columns.length > 40);
     assert.deepEqual(b.columns, a.columns);
     assert.deepEqual(b.indexes, a.indexes);
+    // Large values are compressed with lz4 where the server has it, pglz (the default) elsewhere (PGlite).
+    const compression = async (database: Database) => {
+      const lz4 = rowsOf<{ ok: boolean }>(await database.db.execute(sql`select 'lz4' = any(enumvals) as ok from pg_settings where name = 'default_toast_compression'`))[0]?.ok === true;
+      const rows = rowsOf<{ c: string; m: string }>(await database.db.execute(sql`select attname as c, attcompression::text as m from pg_attribute
+        where attrelid = 'observations'::regclass and attname in ('raw_payload', 'transcript') order by 1`));
+      return { lz4, methods: rows.map((r) => `${r.c}:${r.m}`) };
+    };
+    const [liteCompression, serverCompression] = [await compression(lite), await compression(server)];
+    assert.deepEqual(liteCompression.methods, liteCompression.lz4 ? ['raw_payload:l', 'transcript:l'] : ['raw_payload:', 'transcript:']);
+    assert.deepEqual(serverCompression.methods, serverCompression.lz4 ? ['raw_payload:l', 'transcript:l'] : ['raw_payload:', 'transcript:']);
   } finally {
     await lite.close();
     await server.close();

@@ -4,6 +4,7 @@
 //   BENCH_ONLY=engine                   only the interpretability engine's section
 //   BENCH_ONLY=import                   only the import section (a generated 10,000-conversation ChatGPT export)
 //   BENCH_ONLY=proxy                    only the recording proxy's section
+//   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
 import { engineBench } from './engine.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
@@ -55,6 +56,12 @@ if (only !== 'engine') try {
   }
   console.log('\n[3/3] ingestion on PGlite');
   figures.push(...(await ingestionOnPglite(quick ? 1000 : 5000)));
+  if (only === 'core') {
+    console.log('\nResults');
+    printFigures(figures);
+    server?.stop();
+    process.exit(figures.every((f) => f.pass) ? 0 : 1);
+  }
   console.log('\n[import] a 10,000-conversation ChatGPT export through menagerie import');
   figures.push(...(await importBench(server, quick)));
   console.log('\n[proxy] recording proxy overhead against a local upstream');

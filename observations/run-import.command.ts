@@ -26,6 +26,8 @@ export interface RunImportOptions {
   signal?: AbortSignal;
   /** The import's state after each record (and at the start and end): the queue throttles and broadcasts it. */
   onProgress?: (state: ImportView) => void;
+  /** Told of an error that is not the file's fault (a lost database connection), for the log; the import fails. */
+  onUnexpectedError?: (error: unknown) => void;
 }
 
 /**
@@ -75,7 +77,9 @@ export async function runImport(ctx: Ctx, importId: string, filePath: string, op
     });
   } catch (error) {
     await saver.flush();
-    return finish(ctx, state, kept, { error: errorOf(error) }, publish);
+    const reason = errorOf(error);
+    if (!(error instanceof AppError) && !options.signal?.aborted) options.onUnexpectedError?.(error);
+    return finish(ctx, state, kept, { error: reason }, publish);
   }
   await saver.flush();
   return finish(ctx, { ...state, bytesRead: row.byteSize }, kept, {}, publish);

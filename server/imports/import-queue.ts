@@ -118,6 +118,7 @@ export class ImportQueue {
         this.live.set(view.id, view);
         if (!view.finished) throttle.push(view);
       },
+      onUnexpectedError: (error) => this.deps.logger.error('import stopped on an unexpected error', { importId: job.importId, error: (error as Error)?.stack ?? String(error) }),
     })
       .then(
         (view) => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { UserActor } from '../../../accounts/actor.ts';
 import { AppError } from '../../../core/errors.ts';
 import { authorize } from '../../../core/policy.ts';
-import { createImport, importUploadSchema } from '../../../observations/create-import.command.ts';
+import { createImport } from '../../../observations/create-import.command.ts';
 import { importFormats } from '../../../observations/importers/index.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import type { ImportQueue } from '../../imports/import-queue.ts';
@@ -91,7 +91,6 @@ export function importUploads(deps: AppDeps, queue: ImportQueue): Router {
   async function queueUpload(req: Request, filePath: string, upload: { fileName: string; byteSize: number; format: (typeof importFormats)[number] | null }) {
     try {
       if (upload.byteSize === 0) throw new AppError('validation_failed', 'The file is empty: there is nothing to import.', { fields: { file: 'The file is empty.' } });
-      parseOrThrow(importUploadSchema, upload, 'The upload');
       const view = await createImport(ctxOf(req, deps), upload);
       queue.enqueue(view, req.auth.actor as UserActor, filePath);
       return view;

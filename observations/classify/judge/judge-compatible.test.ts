@@ -9,7 +9,7 @@ import { judgeTranscript, type JudgeRunOptions } from './run-judge.ts';
 
 const version = starterVersion();
 const prompt = buildJudgePrompt(version, transcript);
-const fast: JudgeRunOptions = { retry: { baseDelayMs: 1, maxDelayMs: 500 } };
+const fast: JudgeRunOptions & { env: Record<string, string> } = { env: {}, retry: { baseDelayMs: 1, maxDelayMs: 500 } };
 const refusalFinding = { messageId: 'm3', quote: REFUSAL, rationale: 'Declines.', code: 'REF-FULL', confidence: 0.9 };
 
 describe('LLM judge on an OpenAI-compatible local server', () => {

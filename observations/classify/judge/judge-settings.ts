@@ -172,11 +172,12 @@ export function allowedKeyOrigins(provider: JudgeProvider, env: Readonly<Record<
 }
 
 /**
- * The key to call the judge with, read from the server's environment at call time: null for a local server
+ * The key to call the judge with, read from the server's environment (passed down from the process's entry point,
+ * which alone reads `process.env`) at call time: null for a local server
  * that needs none. Throws `judge_missing_key` naming the variable when it is unset, and
  * `judge_key_origin_not_allowed` when the settings point the key at an origin the operator has not allowed.
  */
-export function resolveJudgeKey(settings: JudgeSettings, env: Readonly<Record<string, string | undefined>> = process.env): string | null {
+export function resolveJudgeKey(settings: JudgeSettings, env: Readonly<Record<string, string | undefined>>): string | null {
   if (settings.apiKeyEnv === null) return null;
   const key = env[settings.apiKeyEnv]?.trim();
   if (!key) {

@@ -68,11 +68,12 @@ export interface Judge {
 }
 
 /**
- * Creates a judge from parsed settings. The key is read from the server's environment now (`env`, for tests),
+ * Creates a judge from parsed settings. The key is read from the server's environment now (`env`: the caller passes
+ * the environment its entry point read; tests pass their own),
  * so a missing key fails before any transcript is sent (`judge_missing_key` naming the variable).
  */
-export function createJudge(settings: JudgeSettings, context: { env?: Readonly<Record<string, string | undefined>> } = {}): Judge {
-  const key = resolveJudgeKey(settings, context.env ?? process.env);
+export function createJudge(settings: JudgeSettings, context: { env: Readonly<Record<string, string | undefined>> }): Judge {
+  const key = resolveJudgeKey(settings, context.env);
   const call: ProviderCall =
     settings.provider === 'anthropic'
       ? anthropicJudgeCall(createAnthropicClient(settings, key!))
@@ -88,9 +89,9 @@ export async function judgeTranscript(
   settings: JudgeSettings,
   version: PinnedEthogramVersion,
   transcript: Transcript,
-  options: JudgeRunOptions & { env?: Readonly<Record<string, string | undefined>> } = {},
+  options: JudgeRunOptions & { env: Readonly<Record<string, string | undefined>> },
 ): Promise<JudgeResult> {
-  return createJudge(settings, options.env ? { env: options.env } : {}).judge(version, transcript, options);
+  return createJudge(settings, { env: options.env }).judge(version, transcript, options);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isRecord } from '../importers/build-record.ts';
 import type { Transcript } from '../transcript.schema.ts';
 import type { CaptureApi } from './capture.schema.ts';
+import { parseObject } from './rebuild-exchange.ts';
 
 /** The capture facts a promotion reads; the row and the presented view both have them. */
 export interface PromotableCapture {
@@ -89,11 +90,3 @@ function shorten(text: string, max: number): string {
   return text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '') + '…';
 }
 
-function parseObject(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isRecord(value) ? value : null;
-  } catch {
-    return null;
-  }
-}

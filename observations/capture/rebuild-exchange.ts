@@ -75,7 +75,8 @@ function endpointKind(api: CaptureApi, path: string): EndpointKind | null {
   return null;
 }
 
-function parseObject(text: string): Record<string, unknown> | null {
+/** The JSON object a text holds, or null when it is not JSON or not an object. */
+export function parseObject(text: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(text);
     return isRecord(value) ? value : null;

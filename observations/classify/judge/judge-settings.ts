@@ -173,7 +173,7 @@ export function allowedKeyOrigins(provider: JudgeProvider, env: Readonly<Record<
 
 /**
  * The key to call the judge with, read from the server's environment (passed down from the process's entry point,
- * which alone reads `process.env`) at call time: null for a local server
+ * the only place that reads the process environment) at call time: null for a local server
  * that needs none. Throws `judge_missing_key` naming the variable when it is unset, and
  * `judge_key_origin_not_allowed` when the settings point the key at an origin the operator has not allowed.
  */

@@ -20,6 +20,19 @@ export const errorIds = [
   'internal',
   'upstream_unreachable',
   'upstream_timeout',
+  // The LLM judge (observations/classify/judge/judge-errors.ts explains each).
+  'judge_missing_key',
+  'judge_key_origin_not_allowed',
+  'judge_refused',
+  'judge_truncated',
+  'judge_input_too_large',
+  'judge_invalid_output',
+  'judge_rate_limited',
+  'judge_unavailable',
+  'judge_unreachable',
+  'judge_auth_failed',
+  'judge_request_rejected',
+  'judge_cancelled',
 ] as const;
 export type ErrorId = (typeof errorIds)[number];
 

@@ -12,6 +12,10 @@ export interface EthogramVersionRef { status: 'draft' | 'published' | 'deprecate
 export interface UserRef { id: string }
 export interface CaptureRef { capturedBy: string }
 export interface ImportRef { userId: string }
+export interface JobRef { createdBy: string }
+export interface AssignmentRef { coderId: string }
+/** Whether the actor has an open blind assignment on the observation (then others' codings stay hidden). */
+export interface BlindRef { blindAssignmentOpen: boolean }
 
 type Rules = {
   'ethogram.read': (a: Actor, r: EthogramVersionRef) => boolean;
@@ -38,6 +42,18 @@ type Rules = {
   'import.create': (a: Actor) => boolean;
   'import.list': (a: Actor) => boolean;
   'import.read': (a: Actor, r: ImportRef) => boolean;
+  'classifier.list': (a: Actor) => boolean;
+  'classifier.manage': (a: Actor) => boolean;
+  'classification.run': (a: Actor, r: ObservationRef) => boolean;
+  'classification.runMany': (a: Actor) => boolean;
+  'job.read': (a: Actor, r: JobRef) => boolean;
+  'job.control': (a: Actor, r: JobRef) => boolean;
+  'coding.review': (a: Actor, r: ObservationRef) => boolean;
+  'coding.reviewQueue': (a: Actor) => boolean;
+  'coding.seeOthers': (a: Actor, r: BlindRef) => boolean;
+  'assignment.manage': (a: Actor) => boolean;
+  'assignment.submit': (a: Actor, r: AssignmentRef) => boolean;
+  'agreement.view': (a: Actor) => boolean;
   'token.manage': (a: Actor) => boolean;
   'user.manage': (a: Actor) => boolean;
   'trash.view': (a: Actor) => boolean;
@@ -78,6 +94,22 @@ const rules: Rules = {
   'import.create': (a) => a.kind === 'user',
   'import.list': (a) => a.kind === 'user',
   'import.read': (a, r) => a.kind === 'user' && (a.id === r.userId || hasRole(a, 'admin')),
+  // Classifiers code against the ethogram: configuring and running them, and reviewing what they propose, is
+  // researchers' work. A job's page (its progress, failures, spend) is for researchers; controlling it (cancel,
+  // pause, resume) for the one who started it and admins.
+  'classifier.list': (a) => hasRole(a, 'researcher'),
+  'classifier.manage': (a) => hasRole(a, 'researcher'),
+  'classification.run': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
+  'classification.runMany': (a) => hasRole(a, 'researcher'),
+  'job.read': (a) => hasRole(a, 'researcher'),
+  'job.control': (a, r) => hasRole(a, 'researcher') && (a.id === r.createdBy || hasRole(a, 'admin')),
+  'coding.review': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
+  'coding.reviewQueue': (a) => hasRole(a, 'researcher'),
+  // Blind coding: while a coder's blind assignment is open, others' codings of that observation stay hidden.
+  'coding.seeOthers': (_a, r) => !r.blindAssignmentOpen,
+  'assignment.manage': (a) => hasRole(a, 'researcher'),
+  'assignment.submit': (a, r) => a.kind === 'user' && a.id === r.coderId,
+  'agreement.view': (a) => hasRole(a, 'researcher'),
   'token.manage': (a) => a.kind === 'user',
   'user.manage': (a) => hasRole(a, 'admin'),
   'trash.view': (a) => hasRole(a, 'admin'),

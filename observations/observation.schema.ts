@@ -15,7 +15,9 @@ import {
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 import { users } from '../accounts/account.schema.ts';
+import { jobs } from '../core/jobs/job.schema.ts';
 import { behaviours, ethogramVersions } from '../ethograms/ethogram.schema.ts';
+import { classifiers } from './classify/classify.schema.ts';
 import type { Transcript } from './transcript.schema.ts';
 
 /** PostgreSQL full-text vector; written by the commands from title, surprise and transcript text. */
@@ -68,6 +70,13 @@ export const observations = pgTable(
      * background indexer (observations/search-indexer.ts) and stays fast; searches catch up within a second.
      */
     searchPending: boolean('search_pending').notNull().default(false),
+    /**
+     * MinHash signature of the transcript's text (word 3-shingles; observations/similar/), and its locality-sensitive
+     * band hashes, which the GIN index finds candidates by: near-duplicates share at least one band. Null until the
+     * background indexer has fingerprinted the observation (it does so with the transcript's search text).
+     */
+    minhash: integer('minhash').array(),
+    minhashBands: integer('minhash_bands').array(),
     revision: integer('revision').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -89,6 +98,7 @@ export const observations = pgTable(
     index('observations_submitted_by_idx').on(t.submittedBy),
     index('observations_tags_idx').using('gin', t.tags),
     index('observations_search_idx').using('gin', t.search),
+    index('observations_minhash_bands_idx').using('gin', t.minhashBands),
     index('observations_search_pending_idx').on(t.createdAt).where(sql`${t.searchPending}`),
     index('observations_raw_sha_idx').on(t.rawSha256),
     // An imported record is held at most once among live observations: concurrent imports of the same record
@@ -127,6 +137,18 @@ export const codings = pgTable(
     confidence: real('confidence'),
     rationale: text('rationale').notNull().default(''),
     status: codingStatusEnum('status').notNull().default('accepted'),
+    /** The classifier that proposed it (null for people's codings), and the job it came from. */
+    classifierId: uuid('classifier_id').references((): AnyPgColumn => classifiers.id),
+    jobId: uuid('job_id').references(() => jobs.id),
+    /**
+     * How a classifier arrived at it: for a judge its JudgeProvenance (model, prompt version and sha256, tokens,
+     * cost); for the offline classifier the training id and probability; for a rule the detector, finding code and
+     * measures. Null for people's codings.
+     */
+    provenance: jsonb('provenance').$type<Record<string, unknown>>(),
+    /** Who accepted, rejected or edited a proposed coding, and when (null until reviewed). */
+    reviewedBy: uuid('reviewed_by').references(() => users.id),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
     revision: integer('revision').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     withdrawnAt: timestamp('withdrawn_at', { withTimezone: true }),
@@ -135,5 +157,8 @@ export const codings = pgTable(
   (t) => [
     index('codings_observation_idx').on(t.observationId),
     index('codings_behaviour_idx').on(t.behaviourId),
+    // The review queue: proposals in the order they came.
+    index('codings_proposed_idx').on(t.createdAt, t.id).where(sql`status = 'proposed' AND withdrawn_at IS NULL`),
+    index('codings_classifier_idx').on(t.classifierId).where(sql`classifier_id IS NOT NULL`),
   ],
 );

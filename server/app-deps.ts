@@ -11,4 +11,10 @@ export interface AppDeps {
   logger: Logger;
   /** Secret for CSRF tokens (configured, or generated once and stored in the database). */
   secret: string;
+  /**
+   * The judge key variables of the server's environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, MENAGERIE_JUDGE_*),
+   * read once by the entry point (see `judgeEnvironment`): judge settings name a variable, the key stays here.
+   * Never logged or rendered. Absent: no keys (local judges only).
+   */
+  judgeEnv?: Readonly<Record<string, string | undefined>>;
 }

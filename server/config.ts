@@ -27,7 +27,25 @@ export const configKeys = {
     example: 'ollama=openai:http://127.0.0.1:11434',
   },
   proxyTimeoutMs: { env: 'MENAGERIE_PROXY_TIMEOUT_MS', doc: 'Longest the proxy waits for an upstream to answer, or for the next bytes of an answer, in milliseconds (then 504, or the stream is cut; recorded as a timeout).', example: '600000' },
+  judgeKeyOrigins: {
+    env: 'MENAGERIE_JUDGE_KEY_ORIGINS',
+    doc: 'Origins (comma-separated scheme://host:port) besides the official OpenAI and Anthropic APIs that an LLM judge may send a server key to. Judge keys live in OPENAI_API_KEY, ANTHROPIC_API_KEY or MENAGERIE_JUDGE_<NAME> variables, which judge settings name; they are never stored, logged or shown.',
+    example: 'https://llm.internal.example:8443',
+  },
 } as const;
+
+/**
+ * The judge key variables of an environment (and the allowed origins): what an LLM judge may read, and nothing
+ * else of the process's environment (judge settings are edited by researchers, so they must not reach
+ * DATABASE_URL or MENAGERIE_SECRET).
+ */
+export function judgeEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && /^(?:OPENAI_API_KEY|ANTHROPIC_API_KEY|MENAGERIE_JUDGE_[A-Z0-9_]+)$/.test(name)) picked[name] = value;
+  }
+  return picked;
+}
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -57,6 +75,7 @@ export const configSchema = z.object({
     })
     .default(() => [...DEFAULT_UPSTREAMS]),
   proxyTimeoutMs: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+  judgeKeyOrigins: z.string().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,6 @@
 import { startSearchIndexer } from '../observations/search-indexer.ts';
 import { createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { judgeEnvironment, loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { createLogger } from './logger.ts';
 import { prepareInstance } from './prepare-instance.ts';
@@ -21,7 +21,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   await database.migrate();
   const now = () => new Date();
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
-  const app = createApp({ config, db: database.db, dbKind: database.kind, now, logger, secret });
+  const app = createApp({ config, db: database.db, dbKind: database.kind, now, logger, secret, judgeEnv: judgeEnvironment(env) });
   const indexer = startSearchIndexer(database.db, { onError: (err) => logger.error('search indexer', { error: String(err) }) });
   await new Promise<void>((resolve) => app.http.listen(config.port, config.host, resolve));
   const where = database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server';

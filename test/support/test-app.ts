@@ -21,7 +21,9 @@ export interface TestApp {
 }
 
 /** A real app on a real database, listening on a free localhost port. */
-export async function startTestApp(options: { config?: Partial<Config>; loadStarter?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { config?: Partial<Config>; loadStarter?: boolean; judgeEnv?: Record<string, string> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = testConfig({ loadStarter: options.loadStarter ?? true, ...options.config });
   const clock = { offsetMs: 0 };
@@ -30,7 +32,7 @@ export async function startTestApp(options: { config?: Partial<Config>; loadStar
     if (process.env.TEST_LOG === '1' || line.includes(' error ')) process.stderr.write(line + '\n');
   });
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
-  const deps: AppDeps = { config, db: database.db, dbKind: database.kind, now, logger, secret };
+  const deps: AppDeps = { config, db: database.db, dbKind: database.kind, now, logger, secret, judgeEnv: options.judgeEnv ?? {} };
   const app = createApp(deps);
   const indexer: SearchIndexer = startSearchIndexer(database.db, { idleMs: 50 });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));

@@ -5,7 +5,7 @@
  * estimated cost). Pure of the database: callers store the proposals. See README.md beside this file.
  */
 export { createJudge, judgeTranscript, DEFAULT_RETRY_POLICY, type Judge, type JudgeResult, type JudgeProvenance, type JudgeRunOptions, type RetryPolicy } from './run-judge.ts';
-export { JudgeError, judgeErrorIds, type JudgeErrorId, type JudgeErrorDetails } from './judge-errors.ts';
+export { JudgeError, judgeErrorIds, judgeErrorToAppError, type JudgeErrorId, type JudgeErrorDetails } from './judge-errors.ts';
 export {
   judgeSettingsSchema,
   parseJudgeSettings,

@@ -1,3 +1,4 @@
+import { AppError, type ErrorId } from '../../../core/errors.ts';
 import type { JudgeUsage } from './judge-pricing.ts';
 
 /**
@@ -61,4 +62,21 @@ export class JudgeError extends Error {
     super(message);
     this.name = 'JudgeError';
   }
+}
+
+// Every judge error id is in the one error vocabulary (core/errors.ts), with its HTTP status in one table.
+const judgeIdsAreErrorIds: readonly ErrorId[] = judgeErrorIds;
+void judgeIdsAreErrorIds;
+
+/** The judge's failure as an AppError (same id and message) for HTTP answers, socket acks and job errors. */
+export function judgeErrorToAppError(error: JudgeError): AppError {
+  const { attempts, status, retryAfterMs, setting, problems } = error.details;
+  return new AppError(error.id, error.message, {
+    attempts,
+    retryable: error.retryable,
+    ...(status !== undefined ? { status } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(setting !== undefined ? { setting } : {}),
+    ...(problems !== undefined ? { problems } : {}),
+  });
 }

@@ -73,7 +73,8 @@ export const observations = pgTable(
     /**
      * MinHash signature of the transcript's text (word 3-shingles; observations/similar/), and its locality-sensitive
      * band hashes, which the GIN index finds candidates by: near-duplicates share at least one band. Null until the
-     * background indexer has fingerprinted the observation (it does so with the transcript's search text).
+     * background indexer has fingerprinted the observation (edits fingerprint at once); empty arrays when the
+     * transcript has no words to fingerprint.
      */
     minhash: integer('minhash').array(),
     minhashBands: integer('minhash_bands').array(),
@@ -99,6 +100,8 @@ export const observations = pgTable(
     index('observations_tags_idx').using('gin', t.tags),
     index('observations_search_idx').using('gin', t.search),
     index('observations_minhash_bands_idx').using('gin', t.minhashBands),
+    // The fingerprinting backlog (new observations until the background indexer has fingerprinted them).
+    index('observations_minhash_pending_idx').on(t.createdAt).where(sql`minhash IS NULL AND deleted_at IS NULL`),
     index('observations_search_pending_idx').on(t.createdAt).where(sql`${t.searchPending}`),
     index('observations_raw_sha_idx').on(t.rawSha256),
     // An imported record is held at most once among live observations: concurrent imports of the same record

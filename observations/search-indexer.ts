@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../core/db.ts';
 import { transcriptSearchTextSql } from './observation-text.ts';
 import { lastObservationWriteAt } from './observation-writer.ts';
+import { fingerprintPending } from './similar/fingerprint-pending.ts';
 
 /** Observations written within this many milliseconds mean a burst is on. */
 const BURST_MS = 1000;
@@ -34,7 +35,7 @@ export interface SearchIndexer {
 }
 
 /**
- * Runs the indexer in the background: polls the (partial, usually empty) pending index every `idleMs`; while
+ * Runs the indexer in the background (the full-text index, and the near-duplicate fingerprints): polls the (partial, usually empty) pending index every `idleMs`; while
  * there is a backlog, works in batches but rests as long as each batch took (three times as long while
  * observations are arriving), so indexing takes at most about half of what the database can give (a quarter
  * during a burst) and ingestion keeps its pace.
@@ -50,8 +51,10 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
     let delay = idleMs;
     try {
       const started = Date.now();
-      const n = await indexPendingTranscripts(db, opts.batchSize);
-      if (n === (opts.batchSize ?? 50)) {
+      const indexed = await indexPendingTranscripts(db, opts.batchSize);
+      // Near-duplicate fingerprints ride along: the same backlog, hashed in this process (observations/similar/).
+      const printed = await fingerprintPending(db, opts.batchSize);
+      if (indexed === (opts.batchSize ?? 50) || printed === (opts.batchSize ?? 50)) {
         // While observations are arriving, index at a quarter of the database's time rather than half: the
         // backlog waits a little longer, the people submitting do not.
         const took = Math.max(1, Date.now() - started);
@@ -69,6 +72,7 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
       await running;
       let total = 0;
       for (let n = -1; n !== 0; total += n) n = await indexPendingTranscripts(db, 200, true);
+      while ((await fingerprintPending(db, 200)) > 0);
       return total;
     },
     async stop() {

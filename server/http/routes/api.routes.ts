@@ -6,12 +6,14 @@ import { ethogramsApi } from './ethograms.routes.ts';
 import { importsApi } from './imports.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
+import { similarApi } from './similar.routes.ts';
 
 /** The JSON API under /api/v1: one router per resource. */
 export function apiRouter(deps: AppDeps): Router {
   const router = express.Router();
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
+  router.use(similarApi(deps));
   router.use(observationsApi(deps));
   router.use(importsApi(deps));
   router.use(capturesApi(deps));

@@ -5,6 +5,8 @@ import { observationInputSchema, observationPatchSchema } from '../../../observa
 import type { ObservationView } from '../../../observations/observation.presenter.ts';
 import { getObservation } from '../../../observations/observation.queries.ts';
 import { recordObservation } from '../../../observations/record-observation.command.ts';
+import { fingerprintDraft } from '../../../observations/similar/draft-fingerprint.ts';
+import { findSimilarObservations, type SimilarObservation } from '../../../observations/similar/similar.queries.ts';
 import { updateObservation } from '../../../observations/update-observation.command.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
@@ -34,7 +36,11 @@ const VIEW = 'pages/observation-form';
 export function observationFormPages(deps: AppDeps): Router {
   const router = express.Router();
 
-  async function formData(values: ObservationFormValues, errors: FieldErrors, extra: { observation?: ObservationView; preview?: TranscriptPreview }) {
+  async function formData(
+    values: ObservationFormValues,
+    errors: FieldErrors,
+    extra: { observation?: ObservationView; preview?: TranscriptPreview; similar?: SimilarObservation[] },
+  ) {
     const observation = extra.observation;
     const picker = observation ? null : await loadCodePicker(deps.db);
     return {
@@ -47,6 +53,7 @@ export function observationFormPages(deps: AppDeps): Router {
       values,
       errors,
       preview: extra.preview,
+      similar: extra.similar?.map((item) => ({ ...item, href: `/observations/${item.id}`, percent: Math.round(item.similarity * 100) })),
       codeGroups: picker?.groups ?? [],
       ethogramName: picker?.version.name,
       ethogramVersionNumber: picker?.version.number,
@@ -66,7 +73,19 @@ export function observationFormPages(deps: AppDeps): Router {
   async function renderPreview(req: Request, res: Response, values: ObservationFormValues, observation?: ObservationView) {
     preparePageLocals(req, res, deps);
     const preview = previewTranscript(values.transcript, values.transcriptFormat);
-    res.render(VIEW, await formData(values, {}, { preview, ...(observation ? { observation } : {}) }));
+    // "This looks like ...": observations whose transcripts resemble the draft, offered before it is saved.
+    const similar = await similarToDraft(req, values, observation);
+    res.render(VIEW, await formData(values, {}, { preview, similar, ...(observation ? { observation } : {}) }));
+  }
+
+  async function similarToDraft(req: Request, values: ObservationFormValues, observation?: ObservationView): Promise<SimilarObservation[]> {
+    try {
+      const { print } = fingerprintDraft({ transcript: values.transcript, transcriptFormat: values.transcriptFormat, ...(observation ? { excludeId: observation.id } : {}) });
+      return print ? await findSimilarObservations(ctxOf(req, deps), print, observation ? { excludeId: observation.id } : {}) : [];
+    } catch (error) {
+      if (isInputProblem(error)) return []; // an unreadable draft: the preview already says why
+      throw error;
+    }
   }
 
   router.get('/observations/new', async (req, res) => {

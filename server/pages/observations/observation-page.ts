@@ -4,6 +4,7 @@ import { notFound, type FieldErrors } from '../../../core/errors.ts';
 import { authorize, can } from '../../../core/policy.ts';
 import type { CodingView, ObservationView } from '../../../observations/observation.presenter.ts';
 import { getObservation } from '../../../observations/observation.queries.ts';
+import { findSimilarObservations, loadFingerprint } from '../../../observations/similar/similar.queries.ts';
 import { observationStatuses } from '../../../observations/observation.schema.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
@@ -47,8 +48,10 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   const coding = problems.coding ?? { values: blankCodingValues(), errors: {} };
   const active = observation.codings.filter((c) => !c.withdrawnAt);
   const withdrawn = observation.codings.filter((c) => c.withdrawnAt);
+  const similar = await similarTo(req, deps, observation);
 
   res.status(problems.status ?? 200).render('pages/observation', {
+    similar,
     title: observation.title,
     observation,
     formError: problems.formError,
@@ -91,6 +94,21 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
       hotkeys: picker.groups.flatMap((g) => g.behaviours.filter((b) => b.hotkey).map((b) => ({ key: b.hotkey, code: b.code, name: b.name }))),
     },
   });
+}
+
+/** Near-duplicates offered on the page; researchers get a button marking this observation a duplicate of one. */
+async function similarTo(req: Request, deps: AppDeps, observation: ObservationView) {
+  if (observation.deletedAt) return null;
+  const ctx = ctxOf(req, deps);
+  const print = await loadFingerprint(ctx, observation.id);
+  if (!print) return null;
+  const items = await findSimilarObservations(ctx, print, { excludeId: observation.id });
+  return items.map((item) => ({
+    ...item,
+    href: `/observations/${item.id}`,
+    percent: Math.round(item.similarity * 100),
+    isDuplicateTarget: observation.duplicateOf === item.id,
+  }));
 }
 
 /** One row of the provenance table; `href` makes the value a link, `title` explains where it leads. */

@@ -1,0 +1,47 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf, type Db } from '../../core/db.ts';
+import { transcriptSearchTextSql } from '../observation-text.ts';
+import { fingerprint, type Fingerprint } from './minhash.ts';
+
+/** The SQL array literal of a fingerprint's columns: empty arrays mean "fingerprinted, no words". */
+export function fingerprintColumnsSql(print: Fingerprint | null) {
+  const signature = print ? `{${print.signature.join(',')}}` : '{}';
+  const bands = print ? `{${print.bands.join(',')}}` : '{}';
+  return sql`minhash = ${signature}::int[], minhash_bands = ${bands}::int[]`;
+}
+
+/**
+ * Fingerprints up to `batchSize` observations that have none yet, oldest first, and returns how many. The text
+ * is extracted in the database (as for the search index), hashed here, and written back only if the observation
+ * is still at the revision that was read: an edit in between fingerprinted it already. Several processes may run
+ * this side by side; at worst two compute the same fingerprint.
+ */
+export async function fingerprintPending(db: Db, batchSize = 100): Promise<number> {
+  const rows = rowsOf<{ id: string; revision: number; text: string }>(
+    await db.execute(sql`SELECT id, revision, ${transcriptSearchTextSql(sql`transcript`)} AS text FROM observations
+      WHERE minhash IS NULL AND deleted_at IS NULL ORDER BY created_at LIMIT ${batchSize}`),
+  );
+  if (rows.length === 0) return 0;
+  const ids: string[] = [];
+  const revisions: number[] = [];
+  const signatures: string[] = [];
+  const bands: string[] = [];
+  for (const row of rows) {
+    const print = fingerprint(row.text ?? '');
+    ids.push(row.id);
+    revisions.push(Number(row.revision));
+    signatures.push(print ? `{${print.signature.join(',')}}` : '{}');
+    bands.push(print ? `{${print.bands.join(',')}}` : '{}');
+  }
+  // One statement for the batch: the arrays travel as text and are unnested side by side.
+  await db.execute(sql`UPDATE observations AS o SET minhash = f.signature::int[], minhash_bands = f.bands::int[]
+    FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${`{${revisions.join(',')}}`}::int[], ${textArray(signatures)}::text[], ${textArray(bands)}::text[])
+      AS f(id, revision, signature, bands)
+    WHERE o.id = f.id AND o.revision = f.revision AND o.minhash IS NULL`);
+  return rows.length;
+}
+
+/** A PostgreSQL text[] literal of strings that contain only digits, commas, minus signs and braces. */
+function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v}"`).join(',')}}`;
+}

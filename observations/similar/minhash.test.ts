@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BANDS, SIGNATURE_SIZE, bandsOf, estimateSimilarity, exactSimilarity, fingerprint, fingerprintWords } from './minhash.ts';
+
+/** A deterministic pseudo-text of `n` words from a vocabulary of 5,000, seeded. */
+function text(seed: number, n: number): string {
+  let x = seed >>> 0 || 1;
+  const words: string[] = [];
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    words.push(`w${x % 5000}`);
+  }
+  return words.join(' ');
+}
+
+/** `base` with every k-th word replaced, so about a fraction of its shingles change. */
+function perturb(base: string, every: number, seed: number): string {
+  return base.split(' ').map((w, i) => (i % every === 0 ? `x${seed}_${i}` : w)).join(' ');
+}
+
+function sharesBand(a: string, b: string): boolean {
+  const pa = fingerprint(a)!;
+  const pb = fingerprint(b)!;
+  return pa.bands.some((band) => pb.bands.includes(band));
+}
+
+describe('fingerprint words', () => {
+  it('ignores case, punctuation and Markdown, and splits CJK into characters', () => {
+    assert.deepEqual(fingerprintWords('**Hello**, WORLD!  I’m here.'), ['hello', 'world', 'i', 'm', 'here']);
+    assert.deepEqual(fingerprintWords('模型abc说'), ['模', '型', 'abc', '说']);
+    assert.deepEqual(fingerprintWords('ﬁne'), ['fine'], 'NFKC folds the ligature');
+  });
+});
+
+describe('MinHash fingerprints', () => {
+  it('gives 64 signed 32-bit positions and 16 bands, the same every time', () => {
+    const a = fingerprint(text(1, 300))!;
+    assert.equal(a.signature.length, SIGNATURE_SIZE);
+    assert.equal(a.bands.length, BANDS);
+    for (const v of [...a.signature, ...a.bands]) assert.ok(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31, `int32: ${v}`);
+    assert.deepEqual(fingerprint(text(1, 300)), a);
+    assert.deepEqual(bandsOf(a.signature), a.bands);
+  });
+
+  it('has no fingerprint for text without words', () => {
+    assert.equal(fingerprint(''), null);
+    assert.equal(fingerprint(' ... --- !!! '), null);
+  });
+
+  it('is blind to formatting: the same words in another layout give the same fingerprint', () => {
+    const plain = 'User: Why does the model repeat itself?\nAssistant: It repeats itself itself itself.';
+    const noisy = 'USER:   why does the MODEL repeat itself??\n\nassistant: *It* repeats — itself, itself, itself…';
+    assert.deepEqual(fingerprint(noisy), fingerprint(plain));
+  });
+
+  it('estimates Jaccard similarity within 0.15 of the exact value across the range', () => {
+    const base = text(7, 600);
+    for (const every of [2, 3, 5, 10, 40]) {
+      const other = perturb(base, every, every);
+      const exact = exactSimilarity(base, other);
+      const estimate = estimateSimilarity(fingerprint(base)!.signature, fingerprint(other)!.signature);
+      assert.ok(Math.abs(estimate - exact) <= 0.15, `every ${every}: exact ${exact.toFixed(3)}, estimate ${estimate.toFixed(3)}`);
+    }
+    assert.equal(estimateSimilarity(fingerprint(base)!.signature, fingerprint(base)!.signature), 1);
+  });
+
+  it('puts near-duplicates in a shared band and unrelated texts in none', () => {
+    const base = text(11, 800);
+    assert.ok(sharesBand(base, perturb(base, 40, 1)), 'one word in 40 changed (Jaccard about 0.93)');
+    assert.ok(sharesBand(base, base + ' and one more closing sentence here'), 'an appended sentence');
+    let unrelatedHits = 0;
+    for (let seed = 100; seed < 150; seed++) if (sharesBand(base, text(seed, 800))) unrelatedHits++;
+    assert.equal(unrelatedHits, 0, 'fifty unrelated texts of the same vocabulary share no band');
+  });
+
+  it('handles texts shorter than a shingle', () => {
+    const one = fingerprint('Hello')!;
+    assert.deepEqual(one, fingerprint('hello!'));
+    assert.ok(estimateSimilarity(one.signature, fingerprint('Goodbye')!.signature) < 0.2);
+  });
+});

@@ -1,0 +1,1 @@
+CREATE INDEX "observations_minhash_pending_idx" ON "observations" USING btree ("created_at") WHERE minhash IS NULL AND deleted_at IS NULL;

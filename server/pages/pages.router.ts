@@ -1,10 +1,12 @@
 import express, { type Router } from 'express';
 import type { AppDeps } from '../app-deps.ts';
 import { accountPages } from './account.pages.ts';
+import { agreementPages } from './agreement.pages.ts';
 import { adminPages } from './admin.pages.ts';
 import { apiDocsPage } from './api-docs.page.ts';
 import { authPages } from './auth.pages.ts';
 import { capturePages } from './captures.pages.ts';
+import { classifierPages } from './classifiers.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
@@ -22,5 +24,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(observationPages(deps));
   router.use(importPages(deps));
   router.use(capturePages(deps));
+  router.use(classifierPages(deps));
+  router.use(agreementPages(deps));
   return router;
 }

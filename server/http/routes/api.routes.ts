@@ -1,12 +1,18 @@
 import express, { type Router } from 'express';
 import type { AppDeps } from '../../app-deps.ts';
 import { accountsApi } from './accounts.routes.ts';
+import { agreementApi } from './agreement.routes.ts';
+import { assignmentsApi } from './assignments.routes.ts';
 import { capturesApi } from './captures.routes.ts';
+import { classifiersApi } from './classifiers.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
 import { importsApi } from './imports.routes.ts';
+import { jobsApi } from './jobs.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
+import { reviewApi } from './review.routes.ts';
 import { similarApi } from './similar.routes.ts';
+import { tagsApi } from './tags.routes.ts';
 
 /** The JSON API under /api/v1: one router per resource. */
 export function apiRouter(deps: AppDeps): Router {
@@ -14,9 +20,15 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
   router.use(similarApi(deps));
+  router.use(tagsApi(deps));
   router.use(observationsApi(deps));
   router.use(importsApi(deps));
   router.use(capturesApi(deps));
+  router.use(jobsApi(deps));
+  router.use(agreementApi(deps));
+  router.use(classifiersApi(deps));
+  router.use(reviewApi(deps));
+  router.use(assignmentsApi(deps));
   router.use(openApiRoute(deps));
   return router;
 }

@@ -1,0 +1,158 @@
+import type { Label } from './agreement-statistics.ts';
+import type { AgreementData, CodingRow } from './agreement.queries.ts';
+
+export const PRESENT = 'present';
+export const ABSENT = 'absent';
+export type Presence = typeof PRESENT | typeof ABSENT;
+
+/** Reliability data for one behaviour: `ratings[unit][coder]` over the report's coders, null where missing. */
+export interface BehaviourRatings { behaviourId: string; units: string[]; ratings: Array<Array<Label | null>> }
+
+/**
+ * Which human coders rated which observations. A coder rated an observation when they submitted an assignment
+ * for it, or made an accepted coding of it under this version while holding no open (unsubmitted) assignment for
+ * it: an open assignment is work in progress, so that coder is missing there, not "absent". Every other coder is
+ * missing on that observation.
+ */
+export function ratedObservations(data: AgreementData, coderIds: readonly string[]): Map<string, Set<string>> {
+  const wanted = new Set(coderIds);
+  const open = new Set<string>();
+  const rated = new Map<string, Set<string>>();
+  const mark = (observationId: string, coderId: string) => {
+    let set = rated.get(observationId);
+    if (!set) rated.set(observationId, (set = new Set()));
+    set.add(coderId);
+  };
+  for (const a of data.assignments) {
+    if (!wanted.has(a.coderId)) continue;
+    if (a.submitted) mark(a.observationId, a.coderId);
+    else open.add(`${a.observationId} ${a.coderId}`);
+  }
+  for (const c of data.codings) {
+    if (c.coderId === null || !wanted.has(c.coderId) || open.has(`${c.observationId} ${c.coderId}`)) continue;
+    mark(c.observationId, c.coderId);
+  }
+  return rated;
+}
+
+/**
+ * Observation-level presence: for each behaviour, one unit per observation rated by at least one coder; a coder's
+ * rating is "present" when they coded the behaviour anywhere in the observation (whole or span), "absent" when they
+ * rated the observation without coding it, missing (null) when they did not rate the observation.
+ */
+export function observationPresence(data: AgreementData, coderIds: readonly string[], rated: Map<string, Set<string>>): BehaviourRatings[] {
+  const units = [...rated.keys()].sort();
+  const coded = new Set<string>();
+  for (const c of data.codings) if (c.coderId !== null) coded.add(`${c.behaviourId} ${c.observationId} ${c.coderId}`);
+  return data.behaviours.map((b) => ({
+    behaviourId: b.id,
+    units,
+    ratings: units.map((o) => {
+      const raters = rated.get(o)!;
+      return coderIds.map((coder) => (!raters.has(coder) ? null : coded.has(`${b.id} ${o} ${coder}`) ? PRESENT : ABSENT));
+    }),
+  }));
+}
+
+/** Two spans agree when they overlap by at least this share of the shorter one. */
+export const SPAN_OVERLAP_SHARE = 0.5;
+
+/** True when two spans of the same message part overlap by at least half of the shorter one. */
+export function spansAgree(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
+  const overlap = Math.min(a.end, b.end) - Math.max(a.start, b.start);
+  const shorter = Math.min(a.end - a.start, b.end - b.start);
+  return overlap > 0 && overlap >= SPAN_OVERLAP_SHARE * shorter;
+}
+
+/**
+ * Span-level units: for each behaviour and message part, the people's spans of that behaviour are joined into
+ * units, two spans falling in one unit when they agree (overlap by at least half of the shorter; transitively, so a
+ * unit is a union of agreeing spans). In a unit a coder is "present" when one of their spans is in it, "absent" when
+ * they rated the observation but marked no span there, missing when they did not rate the observation. Codings of
+ * the whole observation (no span) take no part. Units no one marked are not counted, so this level measures
+ * whether people mark the same stretches, not how often they agree that nothing is there.
+ */
+export function spanUnits(data: AgreementData, coderIds: readonly string[], rated: Map<string, Set<string>>): BehaviourRatings[] {
+  const byBehaviourPart = new Map<string, Array<CodingRow & { coderId: string; charStart: number; charEnd: number }>>();
+  for (const c of data.codings) {
+    if (c.coderId === null || c.charStart === null || c.charEnd === null || c.messageId === null) continue;
+    if (!rated.get(c.observationId)?.has(c.coderId)) continue;
+    const key = `${c.behaviourId}\u0000${c.observationId}\u0000${c.messageId}\u0000${c.partIndex ?? 0}`;
+    let list = byBehaviourPart.get(key);
+    if (!list) byBehaviourPart.set(key, (list = []));
+    list.push(c as CodingRow & { coderId: string; charStart: number; charEnd: number });
+  }
+  const out = new Map<string, BehaviourRatings>(data.behaviours.map((b) => [b.id, { behaviourId: b.id, units: [], ratings: [] }]));
+  const coderIndex = new Map(coderIds.map((id, i) => [id, i]));
+  for (const [key, spans] of [...byBehaviourPart].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const [behaviourId, observationId, messageId, partIndex] = key.split('\u0000') as [string, string, string, string];
+    const target = out.get(behaviourId);
+    if (!target) continue;
+    spans.sort((a, b) => a.charStart - b.charStart || a.charEnd - b.charEnd);
+    const parent = spans.map((_, i) => i);
+    const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+    for (let i = 0; i < spans.length; i++) {
+      for (let j = i + 1; j < spans.length && spans[j]!.charStart < spans[i]!.charEnd; j++) {
+        if (spansAgree({ start: spans[i]!.charStart, end: spans[i]!.charEnd }, { start: spans[j]!.charStart, end: spans[j]!.charEnd })) parent[find(j)] = find(i);
+      }
+    }
+    const groups = new Map<number, typeof spans>();
+    spans.forEach((s, i) => {
+      const root = find(i);
+      const g = groups.get(root);
+      if (g) g.push(s);
+      else groups.set(root, [s]);
+    });
+    const raters = rated.get(observationId)!;
+    for (const group of groups.values()) {
+      const marked = new Set(group.map((s) => s.coderId));
+      const start = Math.min(...group.map((s) => s.charStart));
+      const end = Math.max(...group.map((s) => s.charEnd));
+      target.units.push(`${observationId}/${messageId}/${partIndex}/${start}-${end}`);
+      const row: Array<Label | null> = coderIds.map(() => null);
+      for (const coder of raters) {
+        const i = coderIndex.get(coder);
+        if (i !== undefined) row[i] = marked.has(coder) ? PRESENT : ABSENT;
+      }
+      target.ratings.push(row);
+    }
+  }
+  return data.behaviours.map((b) => out.get(b.id)!);
+}
+
+/**
+ * The human reference for comparing classifiers, per behaviour and observation: the majority of the people who
+ * rated the observation ("present" when more than half coded the behaviour, "absent" when more than half did not);
+ * a tie has no reference (null), nor has an observation no one rated.
+ */
+export function humanReference(ratings: ReadonlyArray<Label | null>): Presence | null {
+  let present = 0;
+  let absent = 0;
+  for (const r of ratings) {
+    if (r === PRESENT) present++;
+    else if (r === ABSENT) absent++;
+  }
+  if (present > absent) return PRESENT;
+  if (absent > present) return ABSENT;
+  return null;
+}
+
+/**
+ * Which observations each classifier rated: those it proposed anything for under this version (whatever the
+ * review later said), and those a classification job of it finished without proposing anything. A job's
+ * classifier is its payload's `classifierId`, or else the classifier its proposals name.
+ */
+export function classifierCoverage(data: AgreementData): Map<string, Set<string>> {
+  const coverage = new Map<string, Set<string>>(data.classifiers.map((k) => [k.id, new Set<string>()]));
+  const jobClassifier = new Map<string, string>();
+  for (const c of data.codings) {
+    if (c.classifierId === null) continue;
+    coverage.get(c.classifierId)?.add(c.observationId);
+    if (c.jobId) jobClassifier.set(c.jobId, c.classifierId);
+  }
+  for (const item of data.classified) {
+    const classifier = item.classifierId && coverage.has(item.classifierId) ? item.classifierId : jobClassifier.get(item.jobId);
+    if (classifier) coverage.get(classifier)?.add(item.observationId);
+  }
+  return coverage;
+}

@@ -4,6 +4,7 @@ import { settings } from '../core/core.schema.ts';
 import type { Db } from '../core/db.ts';
 import { purgeExpiredSessions } from '../accounts/sessions.ts';
 import { loadStarterEthogram } from '../ethograms/load-starter.ts';
+import { ensureStarterRulesClassifier } from '../observations/classify/classifiers/starter-rules-classifier.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -23,6 +24,8 @@ export async function prepareInstance(opts: { db: Db; config: Config; logger: Lo
   if (opts.config.loadStarter) {
     const loaded = await loadStarterEthogram(opts.db, opts.now);
     if (loaded) opts.logger.info(`loaded the starter ethogram (${loaded.behaviours} behaviours)`);
+    // The ready "Rule detectors" classifier on the starter ethogram (once there is an admin to own it).
+    if (await ensureStarterRulesClassifier(opts.db, opts.now)) opts.logger.info('created the "Rule detectors" classifier');
   }
   return { secret };
 }

@@ -60,12 +60,52 @@ export interface CrossValidationResult {
 }
 
 export function crossValidate(examples: readonly TrainingExample[], options: CrossValidationOptions = {}): CrossValidationResult {
+  const plan = planFolds(examples, options);
+  for (let fold = 0; fold < plan.folds; fold++) {
+    runFold(plan, fold);
+    options.onFold?.(fold + 1, plan.folds);
+  }
+  return summarise(plan);
+}
+
+/**
+ * `crossValidate` for a server process: it yields to the event loop between folds (so a worker's heartbeat and
+ * other requests get their turn during a long training) and stops between folds when the signal fires, throwing
+ * an Error named `AbortError`.
+ */
+export async function crossValidateAsync(
+  examples: readonly TrainingExample[],
+  options: CrossValidationOptions & { signal?: AbortSignal } = {},
+): Promise<CrossValidationResult> {
+  const plan = planFolds(examples, options);
+  for (let fold = 0; fold < plan.folds; fold++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted) throw Object.assign(new Error('Cross-validation was stopped.'), { name: 'AbortError' });
+    runFold(plan, fold);
+    options.onFold?.(fold + 1, plan.folds);
+  }
+  return summarise(plan);
+}
+
+interface FoldPlan {
+  examples: readonly TrainingExample[];
+  options: CrossValidationOptions;
+  seed: number;
+  threshold: number;
+  minPositives: number;
+  minPerFold: number;
+  groups: ReturnType<typeof groupDuplicates>;
+  leaveOneOut: boolean;
+  folds: number;
+  foldOf: number[];
+  labels: string[];
+  probabilities: Map<string, number>[];
+}
+
+function planFolds(examples: readonly TrainingExample[], options: CrossValidationOptions): FoldPlan {
   const requestedFolds = options.folds ?? 5;
   if (!Number.isInteger(requestedFolds) || requestedFolds < 2) throw new Error('Cross-validation needs at least 2 folds.');
   const seed = options.seed ?? 1;
-  const threshold = options.threshold ?? 0.5;
-  const minPositives = options.minPositives ?? 5;
-  const minPerFold = options.minPositivesPerFold ?? 2;
   const groups = groupDuplicates(examples);
   if (groups.length < 2) throw new Error('Cross-validation needs at least two distinct texts.');
   const leaveOneOut = groups.length <= (options.leaveOneOutBelow ?? 30) || groups.length < requestedFolds;
@@ -73,20 +113,35 @@ export function crossValidate(examples: readonly TrainingExample[], options: Cro
   const groupFold = leaveOneOut ? groups.map((_, i) => i) : stratifiedGroupFolds(groups, folds, seed);
   const foldOf = new Array<number>(examples.length);
   groups.forEach((g, gi) => g.members.forEach((m) => (foldOf[m] = groupFold[gi]!)));
+  return {
+    examples,
+    options,
+    seed,
+    threshold: options.threshold ?? 0.5,
+    minPositives: options.minPositives ?? 5,
+    minPerFold: options.minPositivesPerFold ?? 2,
+    groups,
+    leaveOneOut,
+    folds,
+    foldOf,
+    labels: [...new Set(examples.flatMap((e) => e.labels))].sort(),
+    probabilities: examples.map(() => new Map<string, number>()),
+  };
+}
 
-  const labels = [...new Set(examples.flatMap((e) => e.labels))].sort();
-  const probabilities = examples.map(() => new Map<string, number>());
-  for (let fold = 0; fold < folds; fold++) {
-    const trainSet: TrainingExample[] = [];
-    const testSet: number[] = [];
-    examples.forEach((e, i) => (foldOf[i] === fold ? testSet.push(i) : trainSet.push(e)));
-    if (testSet.length > 0 && trainSet.length > 0) {
-      const model = train(trainSet, options);
-      for (const i of testSet) for (const p of predict(model, examples[i]!.text)) probabilities[i]!.set(p.label, p.probability);
-    }
-    options.onFold?.(fold + 1, folds);
-  }
+/** Trains on every fold but one and records the held-out fold's probabilities. */
+function runFold(plan: FoldPlan, fold: number): void {
+  const { examples, foldOf, probabilities } = plan;
+  const trainSet: TrainingExample[] = [];
+  const testSet: number[] = [];
+  examples.forEach((e, i) => (foldOf[i] === fold ? testSet.push(i) : trainSet.push(e)));
+  if (testSet.length === 0 || trainSet.length === 0) return;
+  const model = train(trainSet, plan.options);
+  for (const i of testSet) for (const p of predict(model, examples[i]!.text)) probabilities[i]!.set(p.label, p.probability);
+}
 
+function summarise(plan: FoldPlan): CrossValidationResult {
+  const { examples, groups, labels, probabilities, threshold, minPositives, minPerFold, leaveOneOut, folds, seed, foldOf } = plan;
   const behaviours = labels.map((label): BehaviourFigures => {
     const reference = examples.map((e) => e.labels.includes(label));
     const predicted = examples.map((_, i) => (probabilities[i]!.get(label) ?? 0) >= threshold);

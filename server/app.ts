@@ -16,8 +16,10 @@ import { captureUploadBody } from './http/routes/captures.routes.ts';
 import { otlpReceiver } from './http/routes/otlp.routes.ts';
 import { recordingProxy } from './http/routes/proxy.routes.ts';
 import { ImportQueue } from './imports/import-queue.ts';
+import { createJobRuntime, type JobRuntime } from './jobs/job-runtime.ts';
 import { pagesRouter } from './pages/pages.router.ts';
 import { attachImportRealtime } from './realtime/imports.realtime.ts';
+import { attachJobRealtime } from './realtime/jobs.realtime.ts';
 import { attachRealtime } from './realtime/realtime.ts';
 import { createViewEngine, viewsDir } from './views/engine.ts';
 
@@ -27,6 +29,8 @@ export interface App {
   io: SocketServer;
   /** The field log's write queue (the recording proxy's captures): `drain()` waits until all are written. */
   captureLog: CaptureLog;
+  /** Background jobs: the handler registry, the in-process worker (unless disabled) and change events. */
+  jobs: JobRuntime;
   /** Closes sockets and the HTTP server, then writes the captures still queued (the database is the caller's to close). */
   close(): Promise<void>;
 }
@@ -63,6 +67,8 @@ export function createApp(deps: AppDeps): App {
   // Import uploads stream their bodies to a temporary file (never held whole): also before the body parsers.
   const imports = new ImportQueue({ db: deps.db, now: deps.now, logger: deps.logger, maxBytes: deps.config.importMaxBytes });
   app.use(importUploads(deps, imports));
+  // Background jobs (classification...): created before the routes, which find it with jobRuntimeOf(deps).
+  const jobs = createJobRuntime(deps);
 
   app.use(
     express.json({
@@ -107,13 +113,18 @@ export function createApp(deps: AppDeps): App {
   const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: deps.config.bodyLimit });
   attachRealtime(io, deps);
   attachImportRealtime(io, deps, imports);
+  const jobRealtime = attachJobRealtime(io, deps, jobs);
 
   return {
     express: app,
     http,
     io,
     captureLog,
+    jobs,
     close: async () => {
+      // Running jobs stop between items and go back to the queue while the database is still open.
+      jobRealtime.close();
+      await jobs.stop();
       // Running imports stop between records (and are marked failed) while the database is still open.
       await imports.close();
       await new Promise<void>((resolve) => {

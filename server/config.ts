@@ -32,6 +32,8 @@ export const configKeys = {
     doc: 'Origins (comma-separated scheme://host:port) besides the official OpenAI and Anthropic APIs that an LLM judge may send a server key to. Judge keys live in OPENAI_API_KEY, ANTHROPIC_API_KEY or MENAGERIE_JUDGE_<NAME> variables, which judge settings name; they are never stored, logged or shown.',
     example: 'https://llm.internal.example:8443',
   },
+  inprocessWorker: { env: 'MENAGERIE_INPROCESS_WORKER', doc: 'Run background jobs (classification jobs...) in the web server process (false: leave them to separate `menagerie worker` processes on the same database).', example: 'true' },
+  workerConcurrency: { env: 'MENAGERIE_WORKER_CONCURRENCY', doc: 'Background jobs one worker (the in-process one, or each `menagerie worker`) runs at once.', example: '2' },
 } as const;
 
 /**
@@ -76,6 +78,8 @@ export const configSchema = z.object({
     .default(() => [...DEFAULT_UPSTREAMS]),
   proxyTimeoutMs: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   judgeKeyOrigins: z.string().optional(),
+  inprocessWorker: bool.default(true),
+  workerConcurrency: z.coerce.number().int().min(1).max(64).default(2),
 });
 
 export type Config = z.infer<typeof configSchema>;

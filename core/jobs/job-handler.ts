@@ -44,4 +44,9 @@ export interface JobHandler<P = unknown> {
   /** A short title for lists and pages, e.g. "Judge 120 observations with gpt-4o-mini". */
   describe(payload: P): string;
   run(context: JobRunContext<P>): Promise<JobOutcome>;
+  /**
+   * Optional: what the job's page shows beyond progress and summary (e.g. a classification job's failed items
+   * with their reasons). Read-only; JSON-serialisable.
+   */
+  inspect?(db: Db, job: { id: string; payload: P }): Promise<Record<string, unknown>>;
 }

@@ -13,6 +13,7 @@ import './enhancers/ethogram-file.ts';
 import './enhancers/import-upload.ts';
 import './enhancers/import-progress.ts';
 import './enhancers/similar-check.ts';
+import './enhancers/tag-autocomplete.ts';
 
 function run(): void {
   runEnhancers();

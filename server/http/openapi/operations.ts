@@ -11,6 +11,7 @@ import {
 import { captureOperations } from './capture-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { importOperations } from './import-operations.ts';
+import { similarAndTagOperations } from './similar-tag-operations.ts';
 import type { Operation } from './operation.ts';
 
 const X = '00000000-0000-4000-8000-000000000000';
@@ -37,6 +38,7 @@ export const operations: Operation[] = [
   { method: 'get', path: '/tags', tag: 'Tags', summary: 'Tags with their counts', access: 'anyone', success: { 200: '`{ data: [{ tag, count }] }`' } },
   { method: 'post', path: '/observations/:id/tags', tag: 'Tags', summary: 'Add tags to an observation', access: 'signed-in', body: z.object({ tags: z.array(tagSchema).min(1).max(30) }), success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags` },
   { method: 'delete', path: '/observations/:id/tags/:tag', tag: 'Tags', summary: 'Remove a tag from an observation', access: 'signed-in', success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags/refusal` },
+  ...similarAndTagOperations,
   ...captureOperations,
   ...importOperations,
   ...ethogramOperations,

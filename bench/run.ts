@@ -4,7 +4,9 @@
 //   BENCH_ONLY=engine                   only the interpretability engine's section
 //   BENCH_ONLY=import                   only the import section (a generated 10,000-conversation ChatGPT export)
 //   BENCH_ONLY=proxy                    only the recording proxy's section
+//   BENCH_ONLY=agreement                only the agreement figures (10,000 codings, PGlite and PostgreSQL)
 //   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
+import { agreementBench } from './agreement.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
@@ -30,10 +32,23 @@ if (only === 'import') {
   printFigures(figures);
   process.exit(figures.every((f) => f.pass) ? 0 : 1);
 }
+if (only === 'agreement') {
+  try {
+    console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
+    figures.push(...(await agreementBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only === 'proxy') {
   try {
     console.log('\n[proxy] recording proxy overhead against a local upstream');
     figures.push(...(await proxyBench(server, quick)));
+  console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
+  figures.push(...(await agreementBench(server, quick)));
   } finally {
     server?.stop();
   }

@@ -42,15 +42,28 @@ export function ratedObservations(data: AgreementData, coderIds: readonly string
  */
 export function observationPresence(data: AgreementData, coderIds: readonly string[], rated: Map<string, Set<string>>): BehaviourRatings[] {
   const units = [...rated.keys()].sort();
-  const coded = new Set<string>();
-  for (const c of data.codings) if (c.coderId !== null) coded.add(`${c.behaviourId} ${c.observationId} ${c.coderId}`);
-  return data.behaviours.map((b) => ({
+  // Numeric keys rather than strings: this runs over every (behaviour, observation, coder) of the report.
+  const unitIndex = new Map(units.map((o, i) => [o, i]));
+  const coderIndex = new Map(coderIds.map((c, i) => [c, i]));
+  const behaviourIndex = new Map(data.behaviours.map((b, i) => [b.id, i]));
+  const U = units.length;
+  const C = coderIds.length;
+  const coded = new Set<number>();
+  for (const c of data.codings) {
+    if (c.coderId === null) continue;
+    const b = behaviourIndex.get(c.behaviourId);
+    const u = unitIndex.get(c.observationId);
+    const k = coderIndex.get(c.coderId);
+    if (b !== undefined && u !== undefined && k !== undefined) coded.add((b * U + u) * C + k);
+  }
+  const raters = units.map((o) => {
+    const set = rated.get(o)!;
+    return coderIds.map((id) => set.has(id));
+  });
+  return data.behaviours.map((b, bi) => ({
     behaviourId: b.id,
     units,
-    ratings: units.map((o) => {
-      const raters = rated.get(o)!;
-      return coderIds.map((coder) => (!raters.has(coder) ? null : coded.has(`${b.id} ${o} ${coder}`) ? PRESENT : ABSENT));
-    }),
+    ratings: raters.map((row, u) => row.map((didRate, k) => (!didRate ? null : coded.has((bi * U + u) * C + k) ? PRESENT : ABSENT))),
   }));
 }
 
@@ -73,16 +86,16 @@ export function spansAgree(a: { start: number; end: number }, b: { start: number
  * whether people mark the same stretches, not how often they agree that nothing is there.
  */
 export function spanUnits(data: AgreementData, coderIds: readonly string[], rated: Map<string, Set<string>>): BehaviourRatings[] {
+  const out = new Map<string, BehaviourRatings>(data.behaviours.map((b) => [b.id, { behaviourId: b.id, units: [], ratings: [] }]));
   const byBehaviourPart = new Map<string, Array<CodingRow & { coderId: string; charStart: number; charEnd: number }>>();
   for (const c of data.codings) {
-    if (c.coderId === null || c.charStart === null || c.charEnd === null || c.messageId === null) continue;
+    if (c.coderId === null || c.charStart === null || c.charEnd === null || c.messageId === null || !out.has(c.behaviourId)) continue;
     if (!rated.get(c.observationId)?.has(c.coderId)) continue;
     const key = `${c.behaviourId}\u0000${c.observationId}\u0000${c.messageId}\u0000${c.partIndex ?? 0}`;
     let list = byBehaviourPart.get(key);
     if (!list) byBehaviourPart.set(key, (list = []));
     list.push(c as CodingRow & { coderId: string; charStart: number; charEnd: number });
   }
-  const out = new Map<string, BehaviourRatings>(data.behaviours.map((b) => [b.id, { behaviourId: b.id, units: [], ratings: [] }]));
   const coderIndex = new Map(coderIds.map((id, i) => [id, i]));
   for (const [key, spans] of [...byBehaviourPart].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [behaviourId, observationId, messageId, partIndex] = key.split('\u0000') as [string, string, string, string];

@@ -54,6 +54,8 @@ export interface ObservationView {
   codings: CodingView[];
   /** Set only on a deleted observation (admins see those). */
   deletedAt: string | null;
+  /** Set when others' codings are hidden from the actor (an open blind assignment): the notice to show. */
+  codingsHidden?: string;
   /** Notes from reading the transcript (e.g. "read as plain text"); present on the result of record/update only. */
   warnings?: string[];
 }

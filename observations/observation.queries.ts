@@ -23,6 +23,7 @@ import {
 } from './observation.presenter.ts';
 import type { ObservationStatus, Provenance, Visibility } from './observation.schema.ts';
 import type { Transcript } from './transcript.schema.ts';
+import { BLIND_NOTICE, blindObservationIds, isBlindTo, openBlindAssignment } from './review/blind.queries.ts';
 
 /**
  * Counting every match of a broad search over 100,000 observations costs more than the page itself; past this
@@ -176,6 +177,9 @@ export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<
   const { rows, counted } = plan.query ? await searchList(ctx.db, plan, plan.query) : await plainList(ctx.db, plan);
   const totalCapped = counted > plan.cap;
   const total = totalCapped ? plan.cap : counted;
+  // A blind coder's list shows no behaviours others coded on the observations they are coding blind.
+  const blind = await blindObservationIds(ctx.db, ctx.actor, rows.map((r) => r.id));
+  if (blind.size > 0 && ctx.actor.kind === 'user') await ownBehavioursOnly(ctx.db, ctx.actor.id, rows.filter((r) => blind.has(r.id)));
   return {
     data: rows.map(presentListRow),
     page: filters.page,
@@ -591,11 +595,21 @@ async function searchPage(db: Db, p: ListPlan, query: SQL, s: SearchShape, count
   );
 }
 
+/** Replaces the rows' behaviours with those of the coder's own active codings (rows they code blind). */
+async function ownBehavioursOnly(db: Db, coderId: string, rows: ListRow[]): Promise<void> {
+  for (const row of rows) {
+    const found = rowsOf<{ behaviours: ListRow['behaviours'] }>(
+      await db.execute(sql`SELECT ${behavioursOf(sql`${row.id}::uuid`, sql`AND c.coder_id = ${coderId}::uuid`)} AS behaviours`),
+    );
+    row.behaviours = found[0]?.behaviours ?? [];
+  }
+}
+
 /** Distinct behaviours of an observation's active codings, as a JSON array in code order. */
-function behavioursOf(observationId: SQL): SQL {
+function behavioursOf(observationId: SQL, extra: SQL = sql``): SQL {
   return sql`(SELECT coalesce(json_agg(json_build_object('code', x.code, 'name', x.name, 'category', x.category, 'colour', x.colour) ORDER BY x.code), '[]'::json)
     FROM (SELECT DISTINCT b.code, b.name, b.category, b.colour FROM codings c JOIN behaviours b ON b.id = c.behaviour_id
-          WHERE c.observation_id = ${observationId} AND ${activeCoding}) x)`;
+          WHERE c.observation_id = ${observationId} AND ${activeCoding} ${extra}) x)`;
 }
 
 /**
@@ -710,9 +724,14 @@ export async function loadObservationRow(db: Db, id: string, opts: { forUpdate?:
 
 /** One observation with its codings (deleted ones too: the caller authorizes). Null when there is none. */
 export async function getObservation(ctx: Ctx, id: string): Promise<ObservationView | null> {
-  const [loaded, codings] = await Promise.all([loadObservationRow(ctx.db, id), listCodings(ctx, id, { includeWithdrawn: true })]);
+  const [loaded, codings, blind] = await Promise.all([
+    loadObservationRow(ctx.db, id),
+    listCodings(ctx, id, { includeWithdrawn: true }),
+    isBlindTo(ctx.db, ctx.actor, id),
+  ]);
   if (!loaded) return null;
-  return presentObservation(loaded.record, loaded.submitter, codings);
+  const view = presentObservation(loaded.record, loaded.submitter, codings);
+  return blind ? { ...view, codingsHidden: BLIND_NOTICE } : view;
 }
 
 /** The raw payload as it was sent, with its sha256 (deleted ones too: the caller authorizes). */
@@ -817,9 +836,11 @@ function codingRecordOf(r: CodingRow): CodingRecord {
 
 /** Codings of one observation, oldest first; withdrawn ones only when asked. */
 export async function listCodings(ctx: Ctx, observationId: string, opts: { includeWithdrawn?: boolean } = {}): Promise<CodingView[]> {
+  // A coder with an open blind assignment on the observation sees only their own codings of it (coding.seeOthers).
+  const own = ctx.actor.kind === 'user' ? sql`AND (c.coder_id = ${ctx.actor.id}::uuid OR NOT ${openBlindAssignment(sql`c.observation_id`, ctx.actor.id)})` : sql``;
   const rows = rowsOf<CodingRow>(
     await ctx.db.execute(sql`${codingSelect} WHERE c.observation_id = ${observationId}::uuid
-      ${opts.includeWithdrawn ? sql`` : sql`AND c.withdrawn_at IS NULL`}
+      ${opts.includeWithdrawn ? sql`` : sql`AND c.withdrawn_at IS NULL`} ${own}
       ORDER BY c.created_at, c.id`),
   );
   return rows.map((r) => presentCoding(codingRecordOf(r)));
@@ -833,8 +854,10 @@ export async function getCoding(db: Db, id: string): Promise<CodingView | null> 
 
 /** Revisions and events of an observation and its codings, newest first, with actor names. */
 export async function getObservationHistory(ctx: Ctx, id: string): Promise<ObservationHistoryView> {
+  // A blind coder's history shows only their own codings' revisions and events (coding.seeOthers).
+  const own = ctx.actor.kind === 'user' ? sql`AND (c.coder_id = ${ctx.actor.id}::uuid OR NOT ${openBlindAssignment(sql`c.observation_id`, ctx.actor.id)})` : sql``;
   const entities = sql`((x.entity_type = 'observation' AND x.entity_id = ${id})
-    OR (x.entity_type = 'coding' AND x.entity_id IN (SELECT c.id::text FROM codings c WHERE c.observation_id = ${id}::uuid)))`;
+    OR (x.entity_type = 'coding' AND x.entity_id IN (SELECT c.id::text FROM codings c WHERE c.observation_id = ${id}::uuid ${own})))`;
   const [revisionRows, eventRows] = await Promise.all([
     ctx.db.execute(sql`SELECT x.id, x.entity_type, x.entity_id, x.revision, x.reason, x.snapshot, x.actor_id, u.display_name, x.at
       FROM revisions x LEFT JOIN users u ON u.id = x.actor_id WHERE ${entities} ORDER BY x.at DESC, x.id DESC LIMIT 500`),

@@ -4,6 +4,7 @@ import { accountPages } from './account.pages.ts';
 import { agreementPages } from './agreement.pages.ts';
 import { adminPages } from './admin.pages.ts';
 import { apiDocsPage } from './api-docs.page.ts';
+import { assignmentPages } from './assignments.pages.ts';
 import { authPages } from './auth.pages.ts';
 import { capturePages } from './captures.pages.ts';
 import { classifierPages } from './classifiers.pages.ts';
@@ -11,6 +12,7 @@ import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
 import { observationPages } from './observations.pages.ts';
+import { reviewPages } from './review.pages.ts';
 
 /** Server-rendered pages; each controller parses, loads, authorizes, calls the same commands as the API, renders. */
 export function pagesRouter(deps: AppDeps): Router {
@@ -26,5 +28,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(capturePages(deps));
   router.use(classifierPages(deps));
   router.use(agreementPages(deps));
+  router.use(reviewPages(deps));
+  router.use(assignmentPages(deps));
   return router;
 }

@@ -27,6 +27,7 @@ import {
   loadObservationRef,
 } from '../../../observations/observation.queries.ts';
 import { recordObservation } from '../../../observations/record-observation.command.ts';
+import { BLIND_NOTICE, isBlindTo } from '../../../observations/review/blind.queries.ts';
 import { removeTag } from '../../../observations/remove-tag.command.ts';
 import { restoreObservation } from '../../../observations/restore-observation.command.ts';
 import { triageObservation } from '../../../observations/triage-observation.command.ts';
@@ -138,7 +139,8 @@ export function observationsApi(deps: AppDeps): Router {
     const { id } = await authorizeOn(req, 'observation.read', { deletedOk: true });
     const q = parseOrThrow(codingListQuery, req.query, 'The query');
     const includeWithdrawn = q.includeWithdrawn === 'true' || q.includeWithdrawn === '1';
-    res.json({ data: await listCodings(ctxOf(req, deps), id, { includeWithdrawn }) });
+    const [data, blind] = await Promise.all([listCodings(ctxOf(req, deps), id, { includeWithdrawn }), isBlindTo(deps.db, req.auth.actor, id)]);
+    res.json({ data, ...(blind ? { codingsHidden: BLIND_NOTICE } : {}) });
   });
 
   router.post('/observations/:id/codings', async (req, res) => {

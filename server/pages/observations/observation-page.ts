@@ -4,6 +4,7 @@ import { notFound, type FieldErrors } from '../../../core/errors.ts';
 import { authorize, can } from '../../../core/policy.ts';
 import type { CodingView, ObservationView } from '../../../observations/observation.presenter.ts';
 import { getObservation } from '../../../observations/observation.queries.ts';
+import { liveAssignmentOf } from '../../../observations/review/assignment.queries.ts';
 import { findSimilarObservations, loadFingerprint } from '../../../observations/similar/similar.queries.ts';
 import { observationStatuses } from '../../../observations/observation.schema.ts';
 import type { AppDeps } from '../../app-deps.ts';
@@ -48,6 +49,7 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   const coding = problems.coding ?? { values: blankCodingValues(), errors: {} };
   const active = observation.codings.filter((c) => !c.withdrawnAt);
   const withdrawn = observation.codings.filter((c) => c.withdrawnAt);
+  const myAssignment = actor.kind === 'user' ? await liveAssignmentOf(deps.db, actor.id, observation.id) : null;
   const similar = await similarTo(req, deps, observation);
 
   res.status(problems.status ?? 200).render('pages/observation', {
@@ -56,6 +58,7 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
     observation,
     formError: problems.formError,
     isDeleted: !!observation.deletedAt,
+    myAssignment,
     provenanceRows: provenanceRows(observation),
     transcriptMessages: transcriptView(observation.transcript, observation.codings),
     activeCodings: active.map((c) => codingItem(c, actor, messageNumbers, modifierOrder)),
@@ -73,6 +76,7 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
       triage: can(actor, 'observation.triage', ref),
       tag: can(actor, 'observation.tag', ref),
       code: canCode && !!picker,
+      assign: can(actor, 'assignment.manage') && !observation.deletedAt,
     },
     triage: {
       statuses: observationStatuses.map((s) => ({ value: s, selected: s === (problems.triage?.status ?? observation.status) })),

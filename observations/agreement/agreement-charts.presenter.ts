@@ -26,7 +26,7 @@ export function formatFigure(f: Figure | null | undefined): string {
 const LABEL_WIDTH = 190;
 const PLOT_WIDTH = 440;
 const VALUE_ROOM = 130;
-const TOP = 40;
+const TOP = 50;
 const ROW = 38;
 const BAR = 13;
 
@@ -66,7 +66,7 @@ export function coefficientBarChart(rows: AgreementRow[]) {
     { from: 0.4, to: 0.6, word: 'moderate' },
     { from: 0.6, to: 0.8, word: 'substantial' },
     { from: 0.8, to: 1, word: 'almost perfect' },
-  ].map((b, i) => ({ ...b, cls: `band-${i + 1}`, x: round(x(b.from)), width: round(x(b.to) - x(b.from)), textX: round((x(b.from) + x(b.to)) / 2) }));
+  ].map((b, i) => ({ ...b, cls: `band-${i + 1}`, x: round(x(b.from)), width: round(x(b.to) - x(b.from)), textX: round(x(b.from) + 3), textY: 12 + i * 12 }));
   const lines = [0.4, 0.6, 0.8].map((v) => ({ x: round(x(v)), label: v.toFixed(1) }));
   const ticks = [low, ...(low < 0 ? [0] : []), 0.2, 0.4, 0.6, 0.8, 1].filter((v, i, all) => all.indexOf(v) === i && v >= low).map((v) => ({ x: round(x(v)), label: Number(v.toFixed(1)).toString() }));
   return {

@@ -57,6 +57,12 @@ export function assignmentPages(deps: AppDeps): Router {
     await renderNew(req, res, { ids, mode: 'count', coderIds: [], count: '2', blind: true });
   });
 
+  // "Assign coders to selected" from the observation list: the selection arrives in its bulk form (POST, CSRF).
+  router.post('/assignments/choose', async (req, res) => {
+    authorize(req.auth.actor, 'assignment.manage');
+    await renderNew(req, res, { ids: idsFrom(req.body?.ids), mode: 'count', coderIds: [], count: '2', blind: true });
+  });
+
   router.post('/assignments/new', async (req, res) => {
     authorize(req.auth.actor, 'assignment.manage');
     const values: AssignValues = {
@@ -90,7 +96,7 @@ export function assignmentPages(deps: AppDeps): Router {
   async function renderNew(req: Request, res: Response, values: AssignValues, problem?: { status: number; formError: string; errors: Record<string, string> }) {
     let ids = values.ids;
     let fromFilters = false;
-    if (ids.length === 0 && LIST_KEYS.some((k) => typeof req.query[k] === 'string' && req.query[k])) {
+    if (ids.length === 0 && req.method === 'GET' && (req.query.all === '1' || LIST_KEYS.some((k) => typeof req.query[k] === 'string' && req.query[k]))) {
       // "Assign these" from the list page: the observations matching its filters, up to the limit.
       const filters = parseOrThrow(listFiltersSchema, { ...pick(req.query), page: 1, pageSize: 100 }, 'The filters');
       const found = [];

@@ -44,6 +44,8 @@ describe('/review', () => {
       assert.ok(page.text.includes('Definition of FAB-FACT'));
       assert.match(page.text, /<span data-review-count>1<\/span> <span data-review-noun>proposal<\/span> waiting/);
     }
+    const observationPage = await (await signedInWeb(app, actors.researcher)).get(`/observations/${o.id}`);
+    assert.ok(observationPage.text.includes(`href="/review?observationId=${o.id}">Review 1 proposed code</a>`), 'the observation page links to its proposals');
     const bad = await (await signedInWeb(app, actors.researcher)).get('/review?minConfidence=7');
     assert.equal(bad.status, 422);
     assert.ok(bad.text.includes('id="review-min-error">'));
@@ -140,5 +142,28 @@ describe('/assignments', () => {
     assert.equal((await researcher.form(`/assignments/${withdrawId}/withdraw`, {})).status, 303);
     assert.match((await researcher.get('/assignments')).text, /Withdrew/);
     assert.equal((await new WebClient(app.url).get('/assignments')).status, 303, 'anonymous: sign in first');
+  });
+
+  test('from the observation list: assign the selected ones, or all matching the filters', async () => {
+    const tag = `assign-${Date.now()}`;
+    const [a, b] = [await submitObservation(actors.contributor, { title: 'Tagged A', tags: [tag] }), await submitObservation(actors.contributor, { title: 'Tagged B', tags: [tag] })];
+    const researcher = await signedInWeb(app, actors.researcher);
+    const list = await researcher.get(`/observations?tag=${tag}`);
+    assert.ok(list.text.includes('formaction="/assignments/choose"'));
+    assert.ok(list.text.includes('Assign coders to all matching'));
+    const contributorWeb = await signedInWeb(app, actors.contributor);
+    assert.ok(!(await contributorWeb.get(`/observations?tag=${tag}`)).text.includes('/assignments/choose'), 'contributors get no assign actions');
+    assert.equal((await contributorWeb.form('/assignments/choose', { ids: [a.id] })).status, 403);
+
+    const chosen = await researcher.form('/assignments/choose', { ids: [a.id], tags: '', action: '' });
+    assert.equal(chosen.status, 200);
+    assert.ok(chosen.text.includes('Tagged A') && !chosen.text.includes('Tagged B'), 'only the selected one');
+    const all = await researcher.get(`/assignments/new?tag=${tag}&q=&all=1`);
+    assert.equal(all.status, 200);
+    assert.ok(all.text.includes('Tagged A') && all.text.includes('Tagged B'), 'every observation matching the filters');
+    const made = await researcher.form('/assignments/new', { ids: [a.id, b.id], mode: 'count', count: '1', blind: 'on' });
+    assert.equal(made.status, 303);
+    const assigned = await actors.researcher.api.get(`/assignments?coder=all&observationId=${b.id}`);
+    assert.equal(assigned.body.data.length, 1);
   });
 });

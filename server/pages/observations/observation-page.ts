@@ -10,6 +10,7 @@ import { observationStatuses } from '../../../observations/observation.schema.ts
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
 import { parseId } from '../../http/validate.ts';
+import { classifyPanel } from './classify-panel.ts';
 import { loadCodePicker } from './code-picker.ts';
 import { blankCodingValues, modifierFields, type CodingFormValues } from './coding-form.ts';
 import { refOf } from './observation-ref.ts';
@@ -51,14 +52,17 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   const withdrawn = observation.codings.filter((c) => c.withdrawnAt);
   const myAssignment = actor.kind === 'user' ? await liveAssignmentOf(deps.db, actor.id, observation.id) : null;
   const similar = await similarTo(req, deps, observation);
+  const classify = await classifyPanel(deps, actor, ref);
 
   res.status(problems.status ?? 200).render('pages/observation', {
     similar,
+    classify,
     title: observation.title,
     observation,
     formError: problems.formError,
     isDeleted: !!observation.deletedAt,
     myAssignment,
+    proposedCount: active.filter((c) => c.status === 'proposed').length,
     provenanceRows: provenanceRows(observation),
     transcriptMessages: transcriptView(observation.transcript, observation.codings),
     activeCodings: active.map((c) => codingItem(c, actor, messageNumbers, modifierOrder)),
@@ -77,6 +81,7 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
       tag: can(actor, 'observation.tag', ref),
       code: canCode && !!picker,
       assign: can(actor, 'assignment.manage') && !observation.deletedAt,
+      review: can(actor, 'coding.review', ref),
     },
     triage: {
       statuses: observationStatuses.map((s) => ({ value: s, selected: s === (problems.triage?.status ?? observation.status) })),

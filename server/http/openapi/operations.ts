@@ -11,6 +11,7 @@ import {
 import { captureOperations } from './capture-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { importOperations } from './import-operations.ts';
+import { reviewOperations } from './review-operations.ts';
 import { similarAndTagOperations } from './similar-tag-operations.ts';
 import type { Operation } from './operation.ts';
 
@@ -39,6 +40,7 @@ export const operations: Operation[] = [
   { method: 'post', path: '/observations/:id/tags', tag: 'Tags', summary: 'Add tags to an observation', access: 'signed-in', body: z.object({ tags: z.array(tagSchema).min(1).max(30) }), success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags` },
   { method: 'delete', path: '/observations/:id/tags/:tag', tag: 'Tags', summary: 'Remove a tag from an observation', access: 'signed-in', success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags/refusal` },
   ...similarAndTagOperations,
+  ...reviewOperations,
   ...captureOperations,
   ...importOperations,
   ...ethogramOperations,

@@ -1,0 +1,21 @@
+import { assignmentInputSchema, assignmentListSchema } from '../../../observations/review/assignment.input.ts';
+import { bulkReviewInputSchema, editInputSchema, rejectInputSchema, reviewQueueFiltersSchema } from '../../../observations/review/review.input.ts';
+import type { Operation } from './operation.ts';
+
+const X = '00000000-0000-4000-8000-000000000000';
+
+/** The review queue and coding assignments (issue 5; observations/review/README.md), with the routes' own schemas. */
+export const reviewOperations: Operation[] = [
+  { method: 'get', path: '/review', tag: 'Review', summary: 'The review queue: proposed codings, oldest first', description: 'Filter by behaviour code, classifier, method, confidence range, ethogram version, observation; page with `after` = the previous page\'s `nextCursor`. Each item has the quoted span in its context.', access: 'researcher', query: reviewQueueFiltersSchema, success: { 200: '`{ data, total, totalCapped, nextCursor }`' } },
+  { method: 'post', path: '/codings/:id/accept', tag: 'Review', summary: 'Accept a proposed coding', description: 'The proposal is kept as a revision. A proposal decided already is a 409 naming who decided it.', access: 'researcher', success: { 200: 'The coding, with `reviewedBy` and `reviewedAt`' }, errors: ['not_found', 'conflict'], example: `/codings/${X}/accept` },
+  { method: 'post', path: '/codings/:id/reject', tag: 'Review', summary: 'Reject a proposed coding', access: 'researcher', body: rejectInputSchema, success: { 200: 'The coding' }, errors: ['not_found', 'conflict'], example: `/codings/${X}/reject` },
+  { method: 'patch', path: '/codings/:id', tag: 'Review', summary: 'Edit a proposed coding and accept it', description: 'Another behaviour of the same ethogram version, another span (`null`: the whole observation), other modifiers. The original proposal is kept as a revision.', access: 'researcher', body: editInputSchema, success: { 200: 'The coding' }, errors: ['not_found', 'conflict'], example: `/codings/${X}` },
+  { method: 'post', path: '/codings/:id/reopen', tag: 'Review', summary: 'Undo your own review decision (within 15 minutes)', access: 'researcher', success: { 200: 'The coding, proposed again' }, errors: ['not_found', 'conflict'], example: `/codings/${X}/reopen` },
+  { method: 'post', path: '/review/bulk', tag: 'Review', summary: 'Accept or reject many proposals', description: 'Listed `ids`, or every proposal matching `filter` (the queue\'s filters), at most 500. Proposals decided meanwhile are skipped and reported.', access: 'researcher', body: bulkReviewInputSchema, success: { 200: '`{ action, decided, skipped }`' } },
+  { method: 'get', path: '/assignments', tag: 'Assignments', summary: 'Coding assignments', description: 'Your own by default; `coder=all` or another coder\'s id for researchers.', access: 'signed-in', query: assignmentListSchema, success: { 200: '`{ data }`' } },
+  { method: 'get', path: '/assignments/coders', tag: 'Assignments', summary: 'People who can code, with their open assignments', access: 'researcher', success: { 200: '`{ data }`' } },
+  { method: 'post', path: '/assignments', tag: 'Assignments', summary: 'Assign observations to coders (blind by default)', description: 'Named `coderIds`, or `count` coders per observation picked among researchers with the fewest open assignments. While a blind assignment is open its coder sees only their own codings of the observation.', access: 'researcher', body: assignmentInputSchema, success: { 201: '`{ created, skipped }`' }, errors: ['conflict'] },
+  { method: 'get', path: '/assignments/:id', tag: 'Assignments', summary: 'One assignment', access: 'signed-in', success: { 200: 'The assignment' }, errors: ['not_found'], example: `/assignments/${X}` },
+  { method: 'post', path: '/assignments/:id/submit', tag: 'Assignments', summary: 'Submit my coding (ends the assignment and its blindness)', access: 'signed-in', success: { 200: 'The assignment' }, errors: ['not_found', 'conflict'], example: `/assignments/${X}/submit` },
+  { method: 'post', path: '/assignments/:id/withdraw', tag: 'Assignments', summary: 'Withdraw an assignment', access: 'researcher', success: { 200: 'The assignment' }, errors: ['not_found', 'conflict'], example: `/assignments/${X}/withdraw` },
+];

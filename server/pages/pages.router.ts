@@ -11,6 +11,7 @@ import { classifierPages } from './classifiers.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
+import { jobPages } from './jobs.pages.ts';
 import { observationPages } from './observations.pages.ts';
 import { reviewPages } from './review.pages.ts';
 
@@ -25,6 +26,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(ethogramPages(deps));
   router.use(observationPages(deps));
   router.use(importPages(deps));
+  router.use(jobPages(deps));
   router.use(capturePages(deps));
   router.use(classifierPages(deps));
   router.use(agreementPages(deps));

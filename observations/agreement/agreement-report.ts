@@ -85,9 +85,15 @@ export const UNIT_DEFINITIONS: Record<Unit, string> = {
  * the people who rated an observation; ties have no reference) at observation level. Pure: the page, the API, the
  * CSV and the benchmark all call this on what `loadAgreementData` returned.
  */
-export function computeAgreementReport(data: AgreementData): AgreementReport {
+export function computeAgreementReport(input: AgreementData): AgreementReport {
+  const everyone = ratedObservations(input, input.coders.map((c) => c.id));
+  // Without a coder filter, only people who rated something in this selection are coders of the report: someone
+  // whose codings all fall outside the dates or tags would otherwise be a column of missing ratings (and leave
+  // Fleiss' kappa, over the units everyone rated, with nothing).
+  const raters = new Set([...everyone.values()].flatMap((set) => [...set]));
+  const data = input.coderFiltered ? input : { ...input, coders: input.coders.filter((c) => raters.has(c.id)) };
   const coderIds = data.coders.map((c) => c.id);
-  const rated = ratedObservations(data, coderIds);
+  const rated = data.coders.length === input.coders.length ? everyone : ratedObservations(data, coderIds);
 
   // Behaviours: the filter's, else those anyone coded here (a catalogue of 36 mostly-unused codes would bury them).
   const codedBehaviours = new Set(data.codings.filter((c) => c.classifierId !== null || rated.get(c.observationId)?.has(c.coderId!)).map((c) => c.behaviourId));

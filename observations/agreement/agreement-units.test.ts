@@ -31,6 +31,7 @@ function dataset(codings: CodingRow[], coders = ['a', 'b', 'c']): AgreementData 
     version: { id: 'v', number: 1, status: 'published', slug: 's', ethogramName: 'E' },
     behaviours: [{ id: 'B', code: 'B-1', name: 'One' }],
     behaviourFiltered: false,
+    coderFiltered: false,
     coders: coders.map((id) => ({ id, name: id.toUpperCase() })),
     allCoders: coders.map((id) => ({ id, name: id.toUpperCase() })),
     classifiers: [],

@@ -39,6 +39,8 @@ export interface AgreementData {
   coders: AgreementCoder[];
   /** Everyone who coded under the version (and any filtered coder), for the filter form. */
   allCoders: AgreementCoder[];
+  /** True when the coders were chosen by the filter (then they all count, even one who rated nothing here). */
+  coderFiltered: boolean;
   classifiers: AgreementClassifier[];
   codings: CodingRow[];
   assignments: AssignmentRow[];
@@ -95,7 +97,7 @@ export async function loadAgreementData(db: Db, filters: AgreementFilters): Prom
   const raw = rowsOf<{ source: 'human' | 'machine' | 'open' | 'submitted' | 'classified'; o: string; b: string | null; who: string | null; job: string | null; span: string | null }>(
     await db.execute(ratingsStatement(filters)),
   );
-  const data: AgreementData = { version, behaviours, behaviourFiltered: !!filters.behaviours?.length, coders, allCoders, classifiers, codings: [], assignments: [], classified: [] };
+  const data: AgreementData = { version, behaviours, behaviourFiltered: !!filters.behaviours?.length, coders, allCoders, coderFiltered: !!filters.coders?.length, classifiers, codings: [], assignments: [], classified: [] };
   for (const r of raw) {
     if (r.source === 'human' || r.source === 'machine') {
       let messageId: string | null = null;

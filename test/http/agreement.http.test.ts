@@ -178,6 +178,10 @@ describe('agreement figures from the codings', () => {
     assert.equal(early.ratedObservations, 3);
     const tagged = await report({ tags: ['round-2'] });
     assert.equal(tagged.ratedObservations, 1);
+    assert.deepEqual(tagged.coders.map((c) => c.name).sort(), ['Alice', 'Bob'], 'Carol rated nothing tagged round-2: not a coder of that report');
+    const chosen = await report({ tags: ['round-2'], coders: [alice.id, carol.id] });
+    assert.equal(chosen.coders.length, 2, 'chosen coders count even when one rated nothing here');
+    assert.match(chosen.observation.overall.fleiss.reason!, /No unit was rated by all 2 coders/);
     const onlyP = await report({ behaviours: ['REF-PART'] });
     assert.deepEqual(onlyP.behaviours.map((b) => b.code), ['REF-PART']);
     assert.equal(onlyP.ratedObservations, 5, 'rating an observation does not depend on the behaviour filter');

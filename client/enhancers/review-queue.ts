@@ -108,6 +108,7 @@ enhance('review-queue', (list) => {
   }
 
   function openEdit(item: HTMLElement) {
+    if (item.dataset.busy) return;
     if (isDecided(item)) return say(item, 'Already decided: press u to undo your last decision.');
     const details = item.querySelector<HTMLDetailsElement>('.review-edit');
     if (!details) return;
@@ -245,7 +246,7 @@ enhance('review-queue', (list) => {
   document.addEventListener('keydown', (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target as HTMLElement;
-    if (target.closest('input, textarea, select, [contenteditable="true"]')) return;
+    if (target.closest('input:not([type=checkbox]):not([type=radio]), textarea, select, [contenteditable="true"]')) return;
     if (event.key === 'Escape' && help && !help.hidden) {
       event.preventDefault();
       return toggleHelp(false);

@@ -168,7 +168,7 @@ function agreementRow(
     fleiss: fleiss === null
       ? figure(null, 'Fleiss\' kappa needs at least two coders.', 0, `${unitWord} rated by every coder`)
       : figure(fleiss.value, fleiss.value === null ? (complete.length === 0 ? `No unit was rated by all ${fleissIndexes.length} coders: choose fewer coders in the filter.` : fleiss.reason) : null, complete.length, `${unitWord} rated by all ${fleissIndexes.length} coders`),
-    cohen: pairwiseCohensKappa(ratings, coders.map((c) => c.id)).map((p, _i, _all) => {
+    cohen: pairwiseCohensKappa(ratings, coders.map((c) => c.id)).map((p) => {
       const k = p.kappa;
       return {
         coderA: coders.find((c) => c.id === p.coderA)!,

@@ -209,6 +209,21 @@ describe('GET /api/v1/agreement', () => {
     });
   }
 
+  test('a version nobody coded under: empty figures that say why, not NaN', async () => {
+    const { draftVersionId } = await ensureStarterEthogram(app.deps.db);
+    const res = await actors.researcher.api.get(`/agreement?version=${draftVersionId}`);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.coders, []);
+    assert.ok(res.body.notes.some((n: string) => /No person has coded/.test(n)));
+    assert.equal(res.body.observation.overall.alpha.value, null);
+    assert.match(res.body.observation.overall.alpha.reason, /pairable/);
+    assert.doesNotMatch(res.text, /NaN/);
+    const page = await (await signedInWeb(app, actors.researcher)).get(`/agreement?version=${draftVersionId}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /No person has coded under this version/);
+    assert.doesNotMatch(page.text, /NaN/);
+  });
+
   test('bad filters are 422 with a message naming the field', async () => {
     const cases: Array<[string, RegExp, string]> = [
       ['', /version/i, 'version'],

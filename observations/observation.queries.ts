@@ -23,7 +23,7 @@ import {
 } from './observation.presenter.ts';
 import type { ObservationStatus, Provenance, Visibility } from './observation.schema.ts';
 import type { Transcript } from './transcript.schema.ts';
-import { BLIND_NOTICE, blindObservationIds, isBlindTo, openBlindAssignment } from './review/blind.queries.ts';
+import { BLIND_NOTICE, blindObservationIds, hasOpenBlindAssignments, isBlindTo, openBlindAssignment } from './review/blind.queries.ts';
 
 /**
  * Counting every match of a broad search over 100,000 observations costs more than the page itself; past this
@@ -41,13 +41,19 @@ function visibleTo(ctx: Ctx): SQL {
   return ctx.actor.kind === 'user' ? sql`o.deleted_at IS NULL` : sql`o.deleted_at IS NULL AND o.visibility = 'public'`;
 }
 
-/** Active codings: not withdrawn, not rejected. */
-const activeCoding = sql`c.withdrawn_at IS NULL AND c.status <> 'rejected'`;
+/**
+ * Codings that say what an observation shows: not withdrawn, not rejected, and not a classifier's proposal still
+ * waiting in the review queue (it counts once a person accepts it). A contributor's own suggested codes (proposed
+ * with the observation) do count: they are part of what the contributor reported.
+ */
+const activeCoding = sql`c.withdrawn_at IS NULL AND c.status <> 'rejected' AND NOT (c.status = 'proposed' AND c.classifier_id IS NOT NULL)`;
 
 /** Ids of observations with an active coding of a behaviour matching the condition (on `b`, behaviours). */
-function codedWith(behaviourCondition: SQL): SQL {
+function codedWith(behaviourCondition: SQL, blindCoderId?: string): SQL {
+  // A coder with open blind assignments must not learn from the filter that others coded those observations.
+  const visible = blindCoderId ? sql` AND (c.coder_id = ${blindCoderId}::uuid OR NOT ${openBlindAssignment(sql`c.observation_id`, blindCoderId)})` : sql``;
   return sql`SELECT DISTINCT c.observation_id FROM codings c
-    WHERE c.behaviour_id = ANY(ARRAY(SELECT b.id FROM behaviours b WHERE ${behaviourCondition})) AND ${activeCoding}`;
+    WHERE c.behaviour_id = ANY(ARRAY(SELECT b.id FROM behaviours b WHERE ${behaviourCondition})) AND ${activeCoding}${visible}`;
 }
 
 /** The list filters as conditions on `o` (observations), visibility and the full-text match apart. */
@@ -65,7 +71,7 @@ interface FilterConditions {
   otherColumns: SQL;
 }
 
-function filterConditions(f: ListFilters): FilterConditions {
+function filterConditions(f: ListFilters, blindCoderId?: string): FilterConditions {
   const c: FilterConditions = { walkable: [], other: [], codedIds: [], codedSet: [], codedQueries: [], otherColumns: sql`` };
   if (f.provider) c.other.push(sql`o.provider = ${f.provider}`);
   if (f.model) c.walkable.push(sql`o.model = ${f.model}`);
@@ -78,9 +84,9 @@ function filterConditions(f: ListFilters): FilterConditions {
   // Checking rows one by one, a linear search of that array would cost its length per row: a sublink inside
   // CASE stays a subplan, which PostgreSQL hashes.
   const coded = (behaviourCondition: SQL) => {
-    c.codedIds.push(sql`o.id = ANY(ARRAY(${codedWith(behaviourCondition)}))`);
-    c.codedSet.push(sql`CASE WHEN true THEN o.id IN (${codedWith(behaviourCondition)}) END`);
-    c.codedQueries.push(codedWith(behaviourCondition));
+    c.codedIds.push(sql`o.id = ANY(ARRAY(${codedWith(behaviourCondition, blindCoderId)}))`);
+    c.codedSet.push(sql`CASE WHEN true THEN o.id IN (${codedWith(behaviourCondition, blindCoderId)}) END`);
+    c.codedQueries.push(codedWith(behaviourCondition, blindCoderId));
   };
   if (f.behaviour) coded(sql`b.code = ${f.behaviour.toUpperCase()}`);
   if (f.category) coded(sql`b.category = ${f.category}`);
@@ -173,7 +179,8 @@ interface ListPlan {
  * for the page's rows only.
  */
 export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<ObservationListPage> {
-  const plan = listPlan(ctx, filters);
+  const blindCoderId = (filters.behaviour || filters.category) && ctx.actor.kind === 'user' && (await hasOpenBlindAssignments(ctx.db, ctx.actor.id)) ? ctx.actor.id : undefined;
+  const plan = listPlan(ctx, filters, blindCoderId);
   const { rows, counted } = plan.query ? await searchList(ctx.db, plan, plan.query) : await plainList(ctx.db, plan);
   const totalCapped = counted > plan.cap;
   const total = totalCapped ? plan.cap : counted;
@@ -190,14 +197,14 @@ export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<
   };
 }
 
-function listPlan(ctx: Ctx, filters: ListFilters): ListPlan {
+function listPlan(ctx: Ctx, filters: ListFilters, blindCoderId?: string): ListPlan {
   const searched = !!filters.q;
   const budget = searched ? searchBudget(filters.q!) : { countCap: COUNT_CAP, relevanceWindow: 0 };
   const given = (['provider', 'model', 'status', 'tag', 'from', 'to', 'behaviour', 'category'] as const).filter((k) => filters[k] !== undefined);
   return {
     visible: visibleTo(ctx),
     members: ctx.actor.kind === 'user',
-    filters: filterConditions(filters),
+    filters: filterConditions(filters, blindCoderId),
     providerOnly: given.includes('provider') && given.every((k) => k === 'provider' || k === 'model'),
     codedOnly: given.length > 0 && given.every((k) => k === 'behaviour' || k === 'category'),
     query: searched ? sql`websearch_to_tsquery('english', ${filters.q!})` : null,

@@ -4,9 +4,10 @@ import { dbCommand } from './db.command.ts';
 import { experimentCommand } from './experiment.command.ts';
 import { importCommand } from './import.command.ts';
 import { serveCommand } from './serve.command.ts';
+import { workerCommand } from './worker.command.ts';
 import type { CliCommand } from './cli-command.ts';
 
-const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, importCommand, configCommand, experimentCommand];
+const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, importCommand, configCommand, experimentCommand, workerCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -31,3 +31,12 @@ export async function blindObservationIds(db: Db, actor: Actor, observationIds: 
   );
   return new Set(rows.map((r) => r.observation_id));
 }
+
+/** Whether the coder holds any open blind assignment (lists then check, per observation, what to hide). */
+export async function hasOpenBlindAssignments(db: Db, coderId: string): Promise<boolean> {
+  const rows = rowsOf<{ n: number }>(
+    await db.execute(sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM coding_assignments a WHERE a.coder_id = ${coderId}::uuid AND a.blind
+      AND a.submitted_at IS NULL AND a.withdrawn_at IS NULL LIMIT 1) s`),
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}

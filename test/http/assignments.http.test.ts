@@ -102,6 +102,11 @@ describe('blind coding', () => {
     const row = listed.body.data.find((r: { id: string }) => r.id === o.id);
     assert.deepEqual(row.behaviours.map((b: { code: string }) => b.code), ['REF-PART']);
     assert.deepEqual((await coderA.api.get(`/review?observationId=${o.id}`)).body.data, [], 'no proposals of it in their queue');
+    const byOthersCode = await coderA.api.get('/observations?behaviour=REF-FULL&pageSize=100');
+    assert.ok(!byOthersCode.body.data.some((r: { id: string }) => r.id === o.id), 'filtering by a code only others used does not reveal it');
+    const byOwnCode = await coderA.api.get('/observations?behaviour=REF-PART&pageSize=100');
+    assert.ok(byOwnCode.body.data.some((r: { id: string }) => r.id === o.id), 'their own code finds it');
+    assert.ok((await coderB.api.get('/observations?behaviour=REF-FULL&pageSize=100')).body.data.some((r: { id: string }) => r.id === o.id), 'others are not affected');
     // Others still see everything.
     const full = await coderB.api.get(`/observations/${o.id}`);
     assert.equal(full.body.codings.length, 3);
@@ -134,6 +139,7 @@ describe('blind coding', () => {
     assert.ok(pageAfter.text.includes('Theirs.'));
     assert.ok(!pageAfter.text.includes('hidden until you submit'));
     assert.equal((await coderA.api.get(`/review?observationId=${o.id}`)).body.data.length, 1);
+    assert.ok((await coderA.api.get('/observations?behaviour=REF-FULL&pageSize=100')).body.data.some((r: { id: string }) => r.id === o.id));
   });
 
   test('a blind researcher may not review others’ proposals of the observation (403 saying why)', async () => {

@@ -41,7 +41,7 @@ export function csvCell(value: Cell): string {
 /**
  * The report as CSV (CRLF line ends, a header row): the people's figures per unit level and behaviour (`(all)` is
  * the pooled overall), Cohen's kappa once per coder pair, then each classifier's precision, recall and F1 with the
- * confusion counts. An undefined figure has an empty value and says why in `undefined_because`.
+ * confusion counts, at observation level then span level. An undefined figure has an empty value and says why in `undefined_because`.
  */
 export function agreementCsv(report: AgreementReport): string {
   const lines: string[] = [AGREEMENT_CSV_COLUMNS.join(',')];
@@ -73,8 +73,7 @@ export function agreementCsv(report: AgreementReport): string {
       push({ ...base, statistic: 'recall', ...figureCells(row.recall) });
       push({ ...base, statistic: 'f1', ...figureCells(row.f1) });
     };
-    machine(comparison.overall);
-    for (const row of comparison.behaviours) machine(row);
+    for (const row of [comparison.overall, ...comparison.behaviours, comparison.span.overall, ...comparison.span.behaviours]) machine(row);
   }
   return lines.join('\r\n') + '\r\n';
 }

@@ -40,7 +40,7 @@ export interface AgreementRow {
   alpha: Figure;
 }
 
-/** A classifier against the human reference on one behaviour (or pooled), at observation level. */
+/** A classifier against the human reference on one behaviour (or pooled), at one unit. */
 export interface ClassifierRow {
   behaviour: AgreementBehaviour | null;
   unit: Unit;
@@ -55,7 +55,16 @@ export interface ClassifierRow {
   f1: Figure;
 }
 
-export interface ClassifierComparison { classifier: AgreementClassifier; observations: number; overall: ClassifierRow; behaviours: ClassifierRow[] }
+export interface ClassifierComparison {
+  classifier: AgreementClassifier;
+  /** Observations it rated (proposed anything for, or a job of it finished). */
+  observations: number;
+  /** Observation-level presence. */
+  overall: ClassifierRow;
+  behaviours: ClassifierRow[];
+  /** Span-level: its spans and people's joined into units by the overlap rule. */
+  span: { overall: ClassifierRow; behaviours: ClassifierRow[] };
+}
 
 export interface AgreementReport {
   version: AgreementVersion;
@@ -125,9 +134,24 @@ export function computeAgreementReport(input: AgreementData): AgreementReport {
       const predicted = r.units.map((o) => (!covered.has(o) ? null : proposed.has(`${k.id} ${r.behaviourId} ${o}`) ? PRESENT : ABSENT));
       pooledRef.push(...reference);
       pooledPred.push(...predicted);
-      return classifierRow(behaviourById.get(r.behaviourId)!, reference, predicted);
+      return classifierRow(behaviourById.get(r.behaviourId)!, 'observation', reference, predicted);
     });
-    return { classifier: k, observations: covered.size, overall: classifierRow(null, pooledRef, pooledPred), behaviours: rows };
+    const spanRef: Array<Label | null> = [];
+    const spanPred: Array<Label | null> = [];
+    const spanRows = spanUnits(scoped, coderIds, rated, { classifierId: k.id, covered }).map((r) => {
+      const reference = r.ratings.map((unit) => humanReference(unit.slice(0, -1)));
+      const predicted = r.ratings.map((unit) => unit[unit.length - 1] ?? null);
+      spanRef.push(...reference);
+      spanPred.push(...predicted);
+      return classifierRow(behaviourById.get(r.behaviourId)!, 'span', reference, predicted);
+    });
+    return {
+      classifier: k,
+      observations: covered.size,
+      overall: classifierRow(null, 'observation', pooledRef, pooledPred),
+      behaviours: rows,
+      span: { overall: classifierRow(null, 'span', spanRef, spanPred), behaviours: spanRows },
+    };
   });
 
   const notes: string[] = [];
@@ -179,23 +203,24 @@ function agreementRow(
   };
 }
 
-function classifierRow(behaviour: AgreementBehaviour | null, reference: Array<Label | null>, predicted: Array<Label | null>): ClassifierRow {
+function classifierRow(behaviour: AgreementBehaviour | null, unit: Unit, reference: Array<Label | null>, predicted: Array<Label | null>): ClassifierRow {
   const m = confusionMatrix(reference, predicted, [PRESENT, ABSENT]);
   const pr = precisionRecall(m, PRESENT);
   const [tp, fn] = m.counts[0] as [number, number];
   const [fp, tn] = m.counts[1] as [number, number];
-  const meaning = 'observations with a human reference the classifier rated';
-  const noUnits = m.units === 0 ? 'No observation has both a human reference (majority, no tie) and this classifier\'s rating.' : null;
+  const things = unit === 'observation' ? 'observations' : 'span units';
+  const meaning = `${things} with a human reference the classifier rated`;
+  const noUnits = m.units === 0 ? `No ${unit === 'observation' ? 'observation' : 'span unit'} has both a human reference (majority, no tie) and this classifier's rating.` : null;
   return {
     behaviour,
-    unit: 'observation',
+    unit,
     truePositive: tp,
     falsePositive: fp,
     falseNegative: fn,
     trueNegative: tn,
     units: m.units,
-    precision: figure(pr.precision, noUnits ?? 'The classifier never proposed it on a compared observation.', tp + fp, 'observations the classifier marked present'),
-    recall: figure(pr.recall, noUnits ?? 'The human reference never has it present on a compared observation.', tp + fn, 'observations the reference marks present'),
+    precision: figure(pr.precision, noUnits ?? `The classifier never proposed it on compared ${things}.`, tp + fp, `${things} the classifier marked present`),
+    recall: figure(pr.recall, noUnits ?? `The human reference never has it present on compared ${things}.`, tp + fn, `${things} the reference marks present`),
     f1: figure(pr.f1, noUnits ?? (pr.precision === null || pr.recall === null ? 'Precision or recall is undefined.' : 'Precision and recall are both zero.'), m.units, meaning),
   };
 }

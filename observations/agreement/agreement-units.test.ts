@@ -75,3 +75,26 @@ test('charts: bands, bars with printed values, undefined written out, heat-map c
   assert.equal(kappaBand(-0.1).band, 'neg');
   assert.equal(kappaBand(null).word, 'undefined');
 });
+
+test('classifiers at span level: their spans join people\'s units; a unit only they marked is a false positive', () => {
+  const machine = (o: string, start: number, end: number): CodingRow => ({ ...coding(o, 'B', 'x', start, end), coderId: null, classifierId: 'K' });
+  const data = {
+    ...dataset([
+      coding('o1', 'B', 'a', 0, 10), coding('o1', 'B', 'b', 2, 10), machine('o1', 3, 9), machine('o1', 40, 50),
+      coding('o2', 'B', 'a'), coding('o2', 'B', 'b'), machine('o2', 0, 5),
+      coding('o3', 'B', 'a', 0, 10), coding('o3', 'B', 'b'),
+    ], ['a', 'b']),
+    classifiers: [{ id: 'K', name: 'Judge', kind: 'llm_judge' }],
+  };
+  const r = computeAgreementReport(data);
+  const k = r.classifiers[0]!;
+  const row = k.span.behaviours[0]!;
+  // o1 0-10: people P P, judge P (TP); o1 40-50: people A A, judge P (FP); o2 0-5: A A, judge P (FP); o3: a tie, and
+  // the judge did not rate o3: left out.
+  assert.deepEqual([row.truePositive, row.falsePositive, row.falseNegative, row.trueNegative], [1, 2, 0, 0]);
+  assert.equal(row.precision.value, 1 / 3);
+  assert.equal(row.recall.value, 1);
+  assert.equal(row.unit, 'span');
+  // People's span-level figures do not see the judge's spans: o1 0-10 and o3 0-10 only.
+  assert.equal(r.span.behaviours[0]!.units, 2);
+});

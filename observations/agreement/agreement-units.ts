@@ -84,23 +84,35 @@ export function spansAgree(a: { start: number; end: number }, b: { start: number
  * they rated the observation but marked no span there, missing when they did not rate the observation. Codings of
  * the whole observation (no span) take no part. Units no one marked are not counted, so this level measures
  * whether people mark the same stretches, not how often they agree that nothing is there.
+ * With `machine`, that classifier's spans join the unitizing too and its rating is the last column of each row
+ * ("present" when one of its spans is in the unit, "absent" when it rated the observation, else missing).
  */
-export function spanUnits(data: AgreementData, coderIds: readonly string[], rated: Map<string, Set<string>>): BehaviourRatings[] {
+export function spanUnits(
+  data: AgreementData,
+  coderIds: readonly string[],
+  rated: Map<string, Set<string>>,
+  machine?: { classifierId: string; covered: Set<string> },
+): BehaviourRatings[] {
+  type Span = { by: string; charStart: number; charEnd: number };
+  const MACHINE = '\u0000machine';
   const out = new Map<string, BehaviourRatings>(data.behaviours.map((b) => [b.id, { behaviourId: b.id, units: [], ratings: [] }]));
-  const byBehaviourPart = new Map<string, Array<CodingRow & { coderId: string; charStart: number; charEnd: number }>>();
+  const byBehaviourPart = new Map<string, Span[]>();
   for (const c of data.codings) {
-    if (c.coderId === null || c.charStart === null || c.charEnd === null || c.messageId === null || !out.has(c.behaviourId)) continue;
-    if (!rated.get(c.observationId)?.has(c.coderId)) continue;
+    if (c.charStart === null || c.charEnd === null || c.messageId === null || !out.has(c.behaviourId)) continue;
+    let by: string;
+    if (c.coderId !== null && rated.get(c.observationId)?.has(c.coderId)) by = c.coderId;
+    else if (machine && c.classifierId === machine.classifierId) by = MACHINE;
+    else continue;
     const key = `${c.behaviourId}\u0000${c.observationId}\u0000${c.messageId}\u0000${c.partIndex ?? 0}`;
     let list = byBehaviourPart.get(key);
     if (!list) byBehaviourPart.set(key, (list = []));
-    list.push(c as CodingRow & { coderId: string; charStart: number; charEnd: number });
+    list.push({ by, charStart: c.charStart, charEnd: c.charEnd });
   }
   const coderIndex = new Map(coderIds.map((id, i) => [id, i]));
+  const noRaters = new Set<string>();
   for (const [key, spans] of [...byBehaviourPart].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [behaviourId, observationId, messageId, partIndex] = key.split('\u0000') as [string, string, string, string];
-    const target = out.get(behaviourId);
-    if (!target) continue;
+    const target = out.get(behaviourId)!;
     spans.sort((a, b) => a.charStart - b.charStart || a.charEnd - b.charEnd);
     const parent = spans.map((_, i) => i);
     const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
@@ -109,24 +121,29 @@ export function spanUnits(data: AgreementData, coderIds: readonly string[], rate
         if (spansAgree({ start: spans[i]!.charStart, end: spans[i]!.charEnd }, { start: spans[j]!.charStart, end: spans[j]!.charEnd })) parent[find(j)] = find(i);
       }
     }
-    const groups = new Map<number, typeof spans>();
+    const groups = new Map<number, Span[]>();
     spans.forEach((s, i) => {
       const root = find(i);
       const g = groups.get(root);
       if (g) g.push(s);
       else groups.set(root, [s]);
     });
-    const raters = rated.get(observationId)!;
+    const raters = rated.get(observationId) ?? noRaters;
     for (const group of groups.values()) {
-      const marked = new Set(group.map((s) => s.coderId));
-      const start = Math.min(...group.map((s) => s.charStart));
-      const end = Math.max(...group.map((s) => s.charEnd));
+      const marked = new Set(group.map((s) => s.by));
+      let start = Infinity;
+      let end = -Infinity;
+      for (const s of group) {
+        start = Math.min(start, s.charStart);
+        end = Math.max(end, s.charEnd);
+      }
       target.units.push(`${observationId}/${messageId}/${partIndex}/${start}-${end}`);
       const row: Array<Label | null> = coderIds.map(() => null);
       for (const coder of raters) {
         const i = coderIndex.get(coder);
         if (i !== undefined) row[i] = marked.has(coder) ? PRESENT : ABSENT;
       }
+      if (machine) row.push(marked.has(MACHINE) ? PRESENT : machine.covered.has(observationId) ? ABSENT : null);
       target.ratings.push(row);
     }
   }

@@ -155,6 +155,7 @@ function reportView(report: AgreementReport) {
       observations: c.observations,
       overall: classifierRowView(c.overall),
       rows: c.behaviours.map(classifierRowView),
+      spanRows: [c.span.overall, ...c.span.behaviours].map(classifierRowView),
     })),
   };
 }

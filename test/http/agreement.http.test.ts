@@ -276,8 +276,8 @@ describe('GET /api/v1/agreement.csv', () => {
     assert.deepEqual(header!.slice(0, 4), ['unit', 'behaviour_code', 'behaviour_name', 'statistic']);
     assert.ok(data.every((r) => r.length === header!.length), 'every row has every column');
     const col = (name: string) => header!.indexOf(name);
-    // People: (overall + 2 behaviours) x 2 units x (3 statistics + 3 pairs); classifier: (overall + 2) x 3.
-    assert.equal(data.length, 3 * 2 * 6 + 3 * 3);
+    // People: (overall + 2 behaviours) x 2 units x (3 statistics + 3 pairs); classifier: (overall + 2) x 2 units x 3.
+    assert.equal(data.length, 3 * 2 * 6 + 3 * 2 * 3);
     const ab = data.find((r) => r[col('unit')] === 'observation' && r[col('behaviour_code')] === 'REF-FULL' && r[col('statistic')] === 'cohen_kappa'
       && [r[col('coder_a')], r[col('coder_b')]].sort().join() === 'Alice,Bob')!;
     assert.equal(Number(ab[col('value')]), 0);
@@ -291,7 +291,7 @@ describe('GET /api/v1/agreement.csv', () => {
     const spanAlpha = data.find((r) => r[col('behaviour_code')] === 'REF-PART' && r[col('statistic')] === 'krippendorff_alpha_nominal' && r[col('unit')] === 'span')!;
     assert.equal(spanAlpha[col('value')], '');
     assert.match(spanAlpha[col('undefined_because')]!, /pairable/);
-    const precision = data.find((r) => r[col('classifier')] === 'Rules' && r[col('behaviour_code')] === '(all)' && r[col('statistic')] === 'precision')!;
+    const precision = data.find((r) => r[col('classifier')] === 'Rules' && r[col('behaviour_code')] === '(all)' && r[col('statistic')] === 'precision' && r[col('unit')] === 'observation')!;
     assert.equal(Number(precision[col('value')]), 2 / 3);
     assert.equal(precision[col('true_positive')], '2');
   });

@@ -6,10 +6,12 @@
 //   BENCH_ONLY=proxy                    only the recording proxy's section
 //   BENCH_ONLY=agreement                only the agreement figures (10,000 codings, PGlite and PostgreSQL)
 //   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
+//   BENCH_ONLY=offline                  only the offline classifier (train on 10,000 generated observations, predict)
 import { agreementBench } from './agreement.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
+import { offlineBench } from './offline.bench.ts';
 import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
 import { proxyBench } from './proxy.bench.ts';
@@ -20,6 +22,13 @@ const figures: Figure[] = [];
 
 console.log(`Menagerie benchmark (Node ${process.version}${quick ? ', quick' : ''})`);
 const only = process.env.BENCH_ONLY;
+if (only === 'offline') {
+  console.log('\n[offline] the offline classifier: train on 10,000 generated observations, then predict');
+  figures.push(...(await offlineBench(quick)));
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 const server = only === 'engine' ? null : await startPostgres();
 if (only === 'import') {
   try {
@@ -83,6 +92,10 @@ if (only !== 'engine') try {
   figures.push(...(await proxyBench(server, quick)));
 } finally {
   server?.stop();
+}
+if (only !== 'engine') {
+  console.log('\n[offline] the offline classifier: train on 10,000 generated observations, then predict');
+  figures.push(...(await offlineBench(quick)));
 }
 console.log('\n[engine] interpretability engine: GPT-2-small shape, beside PyTorch');
 figures.push(...(await engineBench(quick)));

@@ -1,6 +1,7 @@
 import type { JobHandlerRegistry } from '../../core/jobs/job-registry.ts';
 import { jobHandlerRegistry } from '../../core/jobs/job-registry.ts';
 import { classifyJobHandler } from '../../observations/classify/jobs/classify-job.handler.ts';
+import { trainOfflineJob } from '../../observations/classify/classifiers/train-offline.job.ts';
 
 /**
  * Every kind of background job this server knows, by kind: one line per handler. Workers (in-process and
@@ -8,4 +9,5 @@ import { classifyJobHandler } from '../../observations/classify/jobs/classify-jo
  */
 export const jobHandlers: JobHandlerRegistry = jobHandlerRegistry([
   classifyJobHandler,
+  trainOfflineJob,
 ]);

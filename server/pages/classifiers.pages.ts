@@ -186,13 +186,14 @@ export function classifierPages(deps: AppDeps): Router {
     const item = await loadReadable(req, deps);
     authorize(req.auth.actor, 'classifier.manage');
     try {
-      const { training } = await requestTraining(req, deps, item);
-      flash(res, `Trained on ${training.exampleCount} examples.`);
+      const { job, alreadyQueued } = await requestTraining(req, deps, item);
+      flash(res, alreadyQueued ? `${item.classifier.name} is already being trained: this is that job.` : `Training ${item.classifier.name}: cross-validation, then the final model.`);
+      res.redirect(303, `/jobs/${job.id}`);
     } catch (err) {
-      if (!(err instanceof AppError) || !['conflict', 'validation_failed'].includes(err.id)) throw err;
+      if (!(err instanceof AppError) || err.id !== 'conflict') throw err;
       flash(res, err.message);
+      res.redirect(303, `/classifiers/${item.classifier.id}#training`);
     }
-    res.redirect(303, `/classifiers/${item.classifier.id}#training`);
   });
 
   return router;

@@ -18,6 +18,16 @@ before(async () => {
 after(() => app.close());
 
 const count = async (table: string) => rowsOf<{ n: number }>(await app.deps.db.execute(sql.raw(`SELECT count(*)::int AS n FROM ${table}`)))[0]!.n;
+/** Polls a job until it finishes (the in-process worker runs it). */
+async function waitForJob(id: string): Promise<{ status: string; summary: Record<string, unknown> | null }> {
+  for (let i = 0; i < 600; i++) {
+    const res = await actors.researcher.api.get(`/jobs/${id}`);
+    if (res.body.finished) return res.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`job ${id} did not finish`);
+}
+
 const judgeBody = (overrides: Record<string, unknown> = {}) => ({
   kind: 'llm_judge',
   name: 'GPT judge',
@@ -194,7 +204,16 @@ describe('training an offline classifier over HTTP', () => {
     }
     const offline = await actors.researcher.api.post('/classifiers', { kind: 'offline', name: 'Offline', ethogramVersionId: ethogram.versionId, settings: { folds: 3 } });
     const res = await actors.researcher.api.post(`/classifiers/${offline.body.id}/train`);
-    assert.ok(res.status === 201 || res.status === 202, res.text);
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.headers.get('location'), `/api/v1/jobs/${res.body.job.id}`);
+    assert.equal(res.body.job.page, `/jobs/${res.body.job.id}`);
+    // Asked again while it is queued or running: the same job, not a second training.
+    const again = await actors.admin.api.post(`/classifiers/${offline.body.id}/train`);
+    if (again.body.alreadyQueued) assert.equal(again.body.job.id, res.body.job.id);
+    const job = await waitForJob(res.body.job.id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    if (!again.body.alreadyQueued) assert.equal((await waitForJob(again.body.job.id)).status, 'completed');
+    assert.equal((await actors.contributor.api.get(`/jobs/${res.body.job.id}`)).status, 403);
     const shown = await actors.researcher.api.get(`/classifiers/${offline.body.id}`);
     const training = shown.body.currentTraining;
     assert.ok(training, 'the training is current');

@@ -137,6 +137,13 @@ describe('an offline classifier\'s training page', () => {
     await researcherWeb.get(url);
     const trained = await researcherWeb.form(`${url}/train`, {});
     assert.equal(trained.status, 303);
+    const jobUrl = trained.headers.get('location')!;
+    assert.match(jobUrl, /^\/jobs\/[0-9a-f-]{36}$/);
+    for (let i = 0; i < 600 && !(await actors.researcher.api.get(`${jobUrl}`)).body.finished; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await actors.researcher.api.get(jobUrl)).body.status, 'completed');
+    const jobPage = await researcherWeb.get(jobUrl);
+    assert.equal(jobPage.status, 200);
+    assert.ok(jobPage.text.includes('Train the offline classifier &quot;Page offline&quot;'), 'the job page names the training');
     const page = await researcherWeb.get(url);
     assert.equal(page.status, 200);
     assert.match(page.text, /Trained .* on 14 examples\./);

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../../core/db.ts';
 import { invalid } from '../../../core/errors.ts';
+import { jobs } from '../../../core/jobs/job.schema.ts';
 import { behaviours, ethograms, ethogramVersions } from '../../../ethograms/ethogram.schema.ts';
 import { classifiers, classifierTrainings, type ClassifierKind } from '../classify.schema.ts';
 
@@ -125,4 +126,15 @@ export async function countClassifiers(db: Db, kind: ClassifierKind, versionId: 
     .from(classifiers)
     .where(and(eq(classifiers.kind, kind), eq(classifiers.ethogramVersionId, versionId)));
   return row?.n ?? 0;
+}
+
+/** The unfinished (queued, running or paused) training job of a classifier, if any: one training at a time. */
+export async function findOpenTrainingJob(db: Db, classifierId: string): Promise<{ id: string; status: string } | undefined> {
+  const [row] = await db
+    .select({ id: jobs.id, status: jobs.status })
+    .from(jobs)
+    .where(and(eq(jobs.kind, 'train-offline'), sql`${jobs.payload}->>'classifierId' = ${classifierId}`, inArray(jobs.status, ['queued', 'running', 'paused'])))
+    .orderBy(desc(jobs.createdAt))
+    .limit(1);
+  return row;
 }

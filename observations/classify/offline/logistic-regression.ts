@@ -13,8 +13,10 @@ import type { SparseMatrix, SparseVector } from './tfidf.ts';
  * as "never". The returned weights are w_j * s_j, to be applied to unscaled features.
  *
  * Speed: the behaviours' optimisations run in lockstep, each its own L-BFGS (own history, own line search),
- * and every round evaluates all of them in one pass over the data with the weights laid out feature-major, so
- * each stored feature value is read once for all behaviours.
+ * and the data passes they need are batched: one pass over the rows serves every behaviour. An iteration costs
+ * two passes, whatever its line search tries: one computes the direction's effect on every example's score
+ * (X d), after which the loss at any step t is a sum over examples (scores z + t X d) with no pass over the
+ * features; the other scatters the accepted point's residuals into the gradient (X^T r).
  */
 
 export interface BinaryTrainingOptions {
@@ -43,23 +45,35 @@ export interface BinaryModel {
 
 const HISTORY = 8;
 
-/** A request from one behaviour's optimiser: the objective and gradient at `point`, please. */
-type Evaluation = { f: number; g: Float64Array };
+/**
+ * What an optimiser asks of the data: the scores of a (scaled) direction for every example, X d, or the
+ * gradient's data part for per-example residuals, X^T r. Requests of one kind from all behaviours share a pass.
+ */
+type PassRequest = { kind: 'scores'; direction: Float64Array } | { kind: 'gradient'; residual: Float64Array };
+
+interface OptimiserResult {
+  w: Float64Array;
+  iterations: number;
+  f: number;
+}
 
 export function trainOneVsRest(x: SparseMatrix, problems: readonly BinaryProblem[], options: BinaryTrainingOptions): BinaryModel[] {
-  const dim = x.columns + 1; // the last coordinate is the intercept
-  const labels = problems.map((p) => labelSetup(x.rows, p, options));
-  const optimisers = labels.map((setup) => lbfgs(dim, setup.initialBias, options));
+  const optimisers = problems.map((p) => lbfgs(x, labelSetup(x.rows, p, options), p.featureScale, options));
   const pending = optimisers.map((o) => o.next());
   const results: Array<BinaryModel | undefined> = problems.map(() => undefined);
   for (;;) {
-    const active = pending.flatMap((step, k) => (step.done ? [] : [k]));
     pending.forEach((step, k) => {
       if (step.done && !results[k]) results[k] = finish(step.value, problems[k]!.featureScale);
     });
+    const active = pending.flatMap((step, k) => (step.done ? [] : [k]));
     if (active.length === 0) break;
-    const evaluations = evaluateJointly(x, active.map((k) => ({ point: (pending[k]!.value as Float64Array), setup: labels[k]!, scale: problems[k]!.featureScale })));
-    active.forEach((k, a) => (pending[k] = optimisers[k]!.next(evaluations[a]!)));
+    const byKind = (kind: PassRequest['kind']) => active.filter((k) => (pending[k]!.value as PassRequest).kind === kind);
+    const scoring = byKind('scores');
+    const scores = scoresPass(x, scoring.map((k) => (pending[k]!.value as Extract<PassRequest, { kind: 'scores' }>).direction));
+    const gradientFor = byKind('gradient');
+    const gradients = gradientPass(x, gradientFor.map((k) => (pending[k]!.value as Extract<PassRequest, { kind: 'gradient' }>).residual));
+    scoring.forEach((k, a) => (pending[k] = optimisers[k]!.next(scores[a]!)));
+    gradientFor.forEach((k, a) => (pending[k] = optimisers[k]!.next(gradients[a]!)));
   }
   return results as BinaryModel[];
 }
@@ -93,82 +107,125 @@ function labelSetup(n: number, problem: BinaryProblem, options: BinaryTrainingOp
   };
 }
 
-function finish(result: { w: Float64Array; iterations: number; f: number }, scale: Float64Array | undefined): BinaryModel {
+function finish(result: OptimiserResult, scale: Float64Array | undefined): BinaryModel {
   const dim = result.w.length;
   const weights = result.w.slice(0, dim - 1);
   if (scale) for (let j = 0; j < weights.length; j++) weights[j]! *= scale[j]!;
   return { weights, bias: result.w[dim - 1]!, iterations: result.iterations, objective: result.f };
 }
 
-/**
- * Objectives and gradients for several behaviours at their own points, in one pass over the rows: weights are
- * packed feature-major (all behaviours' weights for a feature side by side), scaled per behaviour.
- */
-function evaluateJointly(x: SparseMatrix, items: ReadonlyArray<{ point: Float64Array; setup: LabelSetup; scale: Float64Array | undefined }>): Evaluation[] {
-  const k = items.length;
-  const columns = x.columns;
-  // Effective weights (scaled) per behaviour, as float32: half the memory traffic, and the sums stay float64.
-  const weights = items.map(({ point, scale }) => {
-    const w = new Float32Array(columns);
-    for (let j = 0; j < columns; j++) w[j] = scale ? point[j]! * scale[j]! : point[j]!;
-    return w;
-  });
-  const gradients = items.map(() => new Float64Array(columns));
-  const loss = new Float64Array(k);
-  const gradientBias = new Float64Array(k);
+/** X d for several directions in one pass over the rows (each direction already scaled per feature). */
+function scoresPass(x: SparseMatrix, directions: readonly Float64Array[]): Float64Array[] {
+  const out = directions.map(() => new Float64Array(x.rows));
+  if (directions.length === 0) return out;
   const { rowStart, indices, values } = x;
   for (let i = 0; i < x.rows; i++) {
     const start = rowStart[i]!;
     const end = rowStart[i + 1]!;
-    for (let a = 0; a < k; a++) {
-      const { point, setup } = items[a]!;
-      const w = weights[a]!;
-      let z = point[columns]!;
-      for (let p = start; p < end; p++) z += w[indices[p]!]! * values[p]!;
-      const isPositive = setup.positive[i] === 1;
-      const y = isPositive ? 1 : -1;
-      const c = isPositive ? setup.weightPos : setup.weightNeg;
-      const m = y * z;
-      // ln(1 + e^-m) and sigmoid(-m), computed stably for large |m|.
-      const e = Math.exp(-Math.abs(m));
-      loss[a]! += c * (m > 0 ? Math.log1p(e) : -m + Math.log1p(e));
-      const s = m > 0 ? e / (1 + e) : 1 / (1 + e);
-      const r = (-y * s * c) / setup.totalWeight;
-      gradientBias[a]! += r;
-      // A row classified with a margin beyond ~16 contributes under 1e-7 of its weight: skip its scatter.
-      if (s < 1e-7) continue;
-      const g = gradients[a]!;
-      for (let p = start; p < end; p++) g[indices[p]!]! += r * values[p]!;
+    for (let a = 0; a < directions.length; a++) {
+      const d = directions[a]!;
+      let z = 0;
+      for (let p = start; p < end; p++) z += d[indices[p]!]! * values[p]!;
+      out[a]![i] = z;
     }
   }
-  return items.map(({ point, setup, scale }, a) => {
-    const g = new Float64Array(columns + 1);
-    const data = gradients[a]!;
-    let penalty = 0;
-    for (let j = 0; j < columns; j++) {
-      const w = point[j]!;
-      penalty += w * w;
-      g[j] = (scale ? data[j]! * scale[j]! : data[j]!) + setup.lambda * w;
+  return out;
+}
+
+/**
+ * X^T r for several residual vectors in one pass over the rows; rows whose residuals are all zero are skipped.
+ * The sums are packed feature-major (the k behaviours' sums for a feature side by side), so each stored value
+ * updates one cache line rather than k scattered ones: about a quarter faster than one array per behaviour.
+ */
+function gradientPass(x: SparseMatrix, residuals: readonly Float64Array[]): Float64Array[] {
+  const k = residuals.length;
+  if (k === 0) return [];
+  const packed = new Float64Array(x.columns * k);
+  const r = new Float64Array(k);
+  const { rowStart, indices, values } = x;
+  for (let i = 0; i < x.rows; i++) {
+    let any = false;
+    for (let a = 0; a < k; a++) {
+      r[a] = residuals[a]![i]!;
+      if (r[a] !== 0) any = true;
     }
-    g[columns] = gradientBias[a]!;
-    return { f: loss[a]! / setup.totalWeight + (setup.lambda / 2) * penalty, g };
+    if (!any) continue;
+    const end = rowStart[i + 1]!;
+    for (let p = rowStart[i]!; p < end; p++) {
+      const base = indices[p]! * k;
+      const v = values[p]!;
+      for (let a = 0; a < k; a++) packed[base + a]! += r[a]! * v;
+    }
+  }
+  return residuals.map((_, a) => {
+    const g = new Float64Array(x.columns);
+    for (let j = 0; j < x.columns; j++) g[j] = packed[j * k + a]!;
+    return g;
   });
 }
 
 /**
- * L-BFGS as a generator: it yields each point it needs evaluated and receives the objective and gradient there,
- * so several optimisers can share data passes. Backtracking line search with the Armijo condition.
+ * The class-weighted mean log-loss at scores `z`, and the residuals (d loss / d z_i) into `residual`; returns
+ * the loss and the residuals' sum (the intercept's gradient). Residuals of rows classified with a margin beyond
+ * ~16 (under 1e-7 of their weight) are stored as 0, so the gradient pass skips them.
  */
-function* lbfgs(dim: number, initialBias: number, options: BinaryTrainingOptions): Generator<Float64Array, { w: Float64Array; iterations: number; f: number }, Evaluation> {
+function lossAt(setup: LabelSetup, z: Float64Array, residual: Float64Array | null): { loss: number; biasGradient: number } {
+  let loss = 0;
+  let biasGradient = 0;
+  const { positive, weightPos, weightNeg, totalWeight } = setup;
+  for (let i = 0; i < z.length; i++) {
+    const isPositive = positive[i] === 1;
+    const c = isPositive ? weightPos : weightNeg;
+    const m = isPositive ? z[i]! : -z[i]!;
+    // ln(1 + e^-m) and sigmoid(-m), computed stably for large |m|.
+    const e = Math.exp(-Math.abs(m));
+    loss += c * (m > 0 ? Math.log1p(e) : -m + Math.log1p(e));
+    if (!residual) continue;
+    const s = m > 0 ? e / (1 + e) : 1 / (1 + e);
+    const r = ((isPositive ? -s : s) * c) / totalWeight;
+    biasGradient += r;
+    residual[i] = s < 1e-7 ? 0 : r;
+  }
+  return { loss: loss / totalWeight, biasGradient };
+}
+
+/**
+ * L-BFGS as a generator over one behaviour: it yields the data passes it needs (see PassRequest) and receives
+ * their results, so several optimisers can share passes. It keeps every example's score z = X (s w) + b, so the
+ * backtracking line search (Armijo condition) evaluates each trial step as z + t X d without touching the data.
+ */
+function* lbfgs(x: SparseMatrix, setup: LabelSetup, featureScale: Float64Array | undefined, options: BinaryTrainingOptions): Generator<PassRequest, OptimiserResult, Float64Array> {
+  const columns = x.columns;
+  const dim = columns + 1; // the last coordinate is the intercept
+  const { lambda } = setup;
   const w = new Float64Array(dim);
-  w[dim - 1] = initialBias;
-  let { f, g } = yield w.slice();
+  w[columns] = setup.initialBias;
+  const z = new Float64Array(x.rows).fill(setup.initialBias);
+  const residual = new Float64Array(x.rows);
+
+  /** Objective and gradient at w, given the scores z at w (the gradient costs one data pass). */
+  function* evaluate(): Generator<PassRequest, { f: number; g: Float64Array }, Float64Array> {
+    const { loss, biasGradient } = lossAt(setup, z, residual);
+    const data = yield { kind: 'gradient', residual };
+    const g = new Float64Array(dim);
+    let penalty = 0;
+    for (let j = 0; j < columns; j++) {
+      penalty += w[j]! * w[j]!;
+      g[j] = (featureScale ? data[j]! * featureScale[j]! : data[j]!) + lambda * w[j]!;
+    }
+    g[columns] = biasGradient;
+    return { f: loss + (lambda / 2) * penalty, g };
+  }
+
+  let { f, g } = yield* evaluate();
   const stopAt = options.tolerance * Math.max(maxAbs(g), 1e-12);
   const sHistory: Float64Array[] = [];
   const yHistory: Float64Array[] = [];
   const rhoHistory: number[] = [];
   const alpha = new Float64Array(HISTORY);
   const direction = new Float64Array(dim);
+  const scaledDirection = new Float64Array(columns);
+  const trialZ = new Float64Array(x.rows);
   let iterations = 0;
   for (; iterations < options.maxIterations; iterations++) {
     if (maxAbs(g) <= stopAt) break;
@@ -197,25 +254,43 @@ function* lbfgs(dim: number, initialBias: number, options: BinaryTrainingOptions
       slope = dot(g, direction);
       sHistory.length = yHistory.length = rhoHistory.length = 0;
     }
+    for (let j = 0; j < columns; j++) scaledDirection[j] = featureScale ? direction[j]! * featureScale[j]! : direction[j]!;
+    const zd = yield { kind: 'scores', direction: scaledDirection };
+    const dBias = direction[dim - 1]!;
+    // The penalty along the line: |w + t d|^2 = ww + 2t wd + t^2 dd (features only; the intercept is free).
+    let ww = 0;
+    let wd = 0;
+    let dd = 0;
+    for (let j = 0; j < columns; j++) {
+      ww += w[j]! * w[j]!;
+      wd += w[j]! * direction[j]!;
+      dd += direction[j]! * direction[j]!;
+    }
     let step = 1;
-    let next: Evaluation | null = null;
-    const trial = new Float64Array(dim);
+    let accepted = false;
+    let trialF = Infinity;
     for (let tries = 0; tries < 30; tries++) {
-      for (let j = 0; j < dim; j++) trial[j] = w[j]! + step * direction[j]!;
-      next = yield trial;
-      if (next.f <= f + 1e-4 * step * slope) break;
+      for (let i = 0; i < trialZ.length; i++) trialZ[i] = z[i]! + step * (zd[i]! + dBias);
+      trialF = lossAt(setup, trialZ, null).loss + (lambda / 2) * (ww + 2 * step * wd + step * step * dd);
+      if (trialF <= f + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
       step *= 0.5;
     }
-    if (!next || !(next.f < f)) break;
+    if (!accepted && !(trialF < f)) break;
     // Reuse the oldest pair's buffers once the history is full.
     const recycled = sHistory.length === HISTORY;
     const s = recycled ? sHistory.shift()! : new Float64Array(dim);
     const y = recycled ? yHistory.shift()! : new Float64Array(dim);
     if (recycled) rhoHistory.shift();
     for (let j = 0; j < dim; j++) {
-      s[j] = trial[j]! - w[j]!;
-      y[j] = next.g[j]! - g[j]!;
+      s[j] = step * direction[j]!;
+      w[j]! += s[j]!;
     }
+    z.set(trialZ);
+    const next = yield* evaluate();
+    for (let j = 0; j < dim; j++) y[j] = next.g[j]! - g[j]!;
     const sy = dot(s, y);
     if (sy > 1e-12) {
       sHistory.push(s);
@@ -223,7 +298,6 @@ function* lbfgs(dim: number, initialBias: number, options: BinaryTrainingOptions
       rhoHistory.push(1 / sy);
     }
     const improvement = (f - next.f) / Math.max(1, Math.abs(f));
-    w.set(trial);
     g = next.g;
     f = next.f;
     if (improvement < 1e-10) {

@@ -32,6 +32,18 @@ export class PairTable {
     return this.keysA[i] === -1 ? -1 : this.values[i]!;
   }
 
+  /** The value for (a, b); when there is none, stores `value` for it and returns -1 (one probe for both). */
+  getOrSet(a: number, b: number, value: number): number {
+    const i = this.slot(a, b);
+    if (this.keysA[i] !== -1) return this.values[i]!;
+    this.keysA[i] = a;
+    this.keysB[i] = b;
+    this.values[i] = value;
+    this.size++;
+    if (this.size * 2 > this.mask) this.grow();
+    return -1;
+  }
+
   set(a: number, b: number, value: number): void {
     const i = this.slot(a, b);
     if (this.keysA[i] === -1) {

@@ -90,23 +90,40 @@ function forEachFeature(text: string, lookup: TermLookup, options: TermOptions, 
   }
 }
 
+/** A growable Int32Array (typed storage: the term tables hold millions of entries for 10,000 long texts). */
+class IntList {
+  data: Int32Array;
+  length = 0;
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(capacity);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Int32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
 /** Picks the vocabulary and idf from training texts, and returns their TF-IDF matrix in the same pass. */
 export function fitTfidf(texts: readonly string[], options: FeatureOptions): { vocabulary: Vocabulary; matrix: SparseMatrix } {
   // Pass 1: intern every term (words by text, bigrams by word-id pair, n-grams by text), remember each
-  // document's term ids, and count document frequencies.
+  // document's term ids (all documents' in one list), and count document frequencies.
   const wordId = new Map<string, number>();
   const words: string[] = [];
   const bigramIds = new PairTable(1 << 16);
   const charIds = new Map<string, number>();
   /** Per term: the word id (unigram), -2 - index into `charTerms` (n-gram), or the first word of a bigram. */
-  const termFirst: number[] = [];
+  const termFirst = new IntList(1 << 16);
   /** Per term: -1, or the second word of a bigram. */
-  const termSecond: number[] = [];
+  const termSecond = new IntList(1 << 16);
   const charTerms: string[] = [];
-  const df: number[] = [];
-  const lastDoc: number[] = [];
-  const docs: Int32Array[] = [];
-  const ids: number[] = [];
+  const df = new IntList(1 << 16);
+  const lastDoc = new IntList(1 << 16);
+  const docTerms = new IntList(1 << 20);
+  const docStart = new Int32Array(texts.length + 1);
   const newTerm = (first: number, second: number) => {
     termFirst.push(first);
     termSecond.push(second);
@@ -114,18 +131,17 @@ export function fitTfidf(texts: readonly string[], options: FeatureOptions): { v
     lastDoc.push(-1);
     return termFirst.length - 1;
   };
-  const count = (id: number, d: number) => {
-    ids.push(id);
-    if (lastDoc[id] !== d) {
-      lastDoc[id] = d;
-      df[id]!++;
-    }
-  };
   // Unigram term ids are found through the word id: wordTerm[wordId].
   const wordTerm: number[] = [];
   for (let d = 0; d < texts.length; d++) {
-    ids.length = 0;
     let previous = -1;
+    const count = (id: number) => {
+      docTerms.push(id);
+      if (lastDoc.data[id] !== d) {
+        lastDoc.data[id] = d;
+        df.data[id]!++;
+      }
+    };
     for (const w of tokenize(texts[d]!)) {
       let wid = wordId.get(w);
       if (wid === undefined) {
@@ -134,14 +150,11 @@ export function fitTfidf(texts: readonly string[], options: FeatureOptions): { v
         words.push(w);
         wordTerm.push(newTerm(wid, -1));
       }
-      count(wordTerm[wid]!, d);
+      count(wordTerm[wid]!);
       if (options.bigrams && previous >= 0) {
-        let b = bigramIds.get(previous, wid);
-        if (b < 0) {
-          b = newTerm(previous, wid);
-          bigramIds.set(previous, wid, b);
-        }
-        count(b, d);
+        let b = bigramIds.getOrSet(previous, wid, termFirst.length);
+        if (b < 0) b = newTerm(previous, wid);
+        count(b);
       }
       previous = wid;
       if (options.charNgrams) {
@@ -152,54 +165,87 @@ export function fitTfidf(texts: readonly string[], options: FeatureOptions): { v
             charTerms.push(term);
             charIds.set(term, c);
           }
-          count(c, d);
+          count(c);
         });
       }
     }
-    docs.push(Int32Array.from(ids));
+    docStart[d + 1] = docTerms.length;
   }
   const termText = (id: number) => {
-    const first = termFirst[id]!;
+    const first = termFirst.data[id]!;
     if (first <= -2) return charTerms[-2 - first]!;
-    const second = termSecond[id]!;
+    const second = termSecond.data[id]!;
     return second < 0 ? words[first]! : bigramTerm(words[first]!, words[second]!);
   };
 
-  // The vocabulary: terms within the document-frequency bounds, most frequent first (ties by term, so the
-  // choice never depends on input order), at most maxFeatures; then sorted by term for a stable layout.
   const n = texts.length;
-  const maxDf = Math.floor(options.maxDfRatio * n);
-  const candidates: Array<{ id: number; text: string }> = [];
-  for (let id = 0; id < df.length; id++) if (df[id]! >= options.minDf && df[id]! <= maxDf) candidates.push({ id, text: termText(id) });
-  candidates.sort((a, b) => df[b.id]! - df[a.id]! || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  const kept = candidates.slice(0, options.maxFeatures).sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  const featureOf = new Int32Array(df.length).fill(-1);
+  const kept = chooseTerms(df.data.subarray(0, df.length), n, options, termText);
+  const termCount = df.length;
+  const featureOf = new Int32Array(termCount).fill(-1);
   kept.forEach((t, f) => (featureOf[t.id] = f));
   const terms = kept.map((t) => t.text);
-  const idf = Float32Array.from(kept, (t) => Math.log((1 + n) / (1 + df[t.id]!)) + 1);
+  const idf = Float32Array.from(kept, (t) => Math.log((1 + n) / (1 + df.data[t.id]!)) + 1);
   const vocabulary: Vocabulary = { terms, idf, lookup: termLookup(terms) };
 
-  // Pass 2: each document's features from its remembered term ids.
+  // Pass 2: each document's features from its remembered term ids, counted in a dense scratch array.
   const rowStart = new Int32Array(n + 1);
-  const rows: SparseVector[] = [];
-  const counts = new Map<number, number>();
+  const indices = new IntList(1 << 20);
+  const valueList: number[] = [];
+  const countOf = new Int32Array(terms.length);
+  const touched = new Int32Array(terms.length);
   for (let d = 0; d < n; d++) {
-    counts.clear();
-    for (const id of docs[d]!) {
-      const f = featureOf[id]!;
-      if (f >= 0) counts.set(f, (counts.get(f) ?? 0) + 1);
+    let distinct = 0;
+    for (let p = docStart[d]!; p < docStart[d + 1]!; p++) {
+      const f = featureOf[docTerms.data[p]!]!;
+      if (f < 0) continue;
+      if (countOf[f] === 0) touched[distinct++] = f;
+      countOf[f]!++;
     }
-    const row = weigh(counts, idf);
-    rows.push(row);
-    rowStart[d + 1] = rowStart[d]! + row.indices.length;
+    const row = touched.subarray(0, distinct).sort();
+    let norm = 0;
+    const from = valueList.length;
+    for (let k = 0; k < distinct; k++) {
+      const f = row[k]!;
+      const v = (1 + Math.log(countOf[f]!)) * idf[f]!;
+      countOf[f] = 0;
+      indices.push(f);
+      valueList.push(v);
+      norm += v * v;
+    }
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
+    for (let k = from; k < valueList.length; k++) valueList[k]! *= scale;
+    rowStart[d + 1] = indices.length;
   }
-  const indices = new Int32Array(rowStart[n]!);
-  const values = new Float32Array(rowStart[n]!);
-  rows.forEach((row, d) => {
-    indices.set(row.indices, rowStart[d]!);
-    values.set(row.values, rowStart[d]!);
-  });
-  return { vocabulary, matrix: { rows: n, columns: terms.length, rowStart, indices, values } };
+  const values = Float32Array.from(valueList);
+  return { vocabulary, matrix: { rows: n, columns: terms.length, rowStart, indices: indices.data.slice(0, indices.length), values } };
+}
+
+/**
+ * The vocabulary: terms within the document-frequency bounds, most frequent first (ties by term, so the choice
+ * never depends on input order), at most maxFeatures; then sorted by term for a stable layout. Selected by
+ * counting document frequencies rather than sorting every candidate: only the terms tied at the cut-off need
+ * their text to break the tie.
+ */
+function chooseTerms(df: Int32Array, n: number, options: FeatureOptions, termText: (id: number) => string): Array<{ id: number; text: string }> {
+  const maxDf = Math.floor(options.maxDfRatio * n);
+  const atDf = new Int32Array(n + 2);
+  for (let id = 0; id < df.length; id++) if (df[id]! >= options.minDf && df[id]! <= maxDf) atDf[df[id]!]!++;
+  // The lowest document frequency still (at least partly) kept.
+  let cut = n + 1;
+  let above = 0;
+  while (cut > 0 && above + atDf[cut - 1]! <= options.maxFeatures && cut - 1 >= options.minDf) above += atDf[--cut]!;
+  const kept: Array<{ id: number; text: string }> = [];
+  const tied: Array<{ id: number; text: string }> = [];
+  const tieDf = cut - 1;
+  for (let id = 0; id < df.length; id++) {
+    const f = df[id]!;
+    if (f < options.minDf || f > maxDf) continue;
+    if (f >= cut) kept.push({ id, text: termText(id) });
+    else if (f === tieDf && above < options.maxFeatures) tied.push({ id, text: termText(id) });
+  }
+  const byText = (a: { text: string }, b: { text: string }) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
+  if (tied.length > 0) kept.push(...tied.sort(byText).slice(0, options.maxFeatures - above));
+  return kept.sort(byText);
 }
 
 /** The TF-IDF vector of a new text under a fitted vocabulary (terms outside it are ignored). */
@@ -209,18 +255,18 @@ export function vectorize(text: string, vocabulary: Vocabulary, options: TermOpt
   return weigh(counts, vocabulary.idf);
 }
 
+/** Sublinear tf times idf, L2-normalised in float64 and rounded to float32 once (as training rows are). */
 function weigh(counts: Map<number, number>, idf: Float32Array): SparseVector {
   const indices = Int32Array.from(counts.keys()).sort();
-  const values = new Float32Array(indices.length);
+  const raw = new Float64Array(indices.length);
   let norm = 0;
   for (let i = 0; i < indices.length; i++) {
     const v = (1 + Math.log(counts.get(indices[i]!)!)) * idf[indices[i]!]!;
-    values[i] = v;
+    raw[i] = v;
     norm += v * v;
   }
-  if (norm > 0) {
-    const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < values.length; i++) values[i]! *= scale;
-  }
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
+  const values = new Float32Array(indices.length);
+  for (let i = 0; i < raw.length; i++) values[i] = raw[i]! * scale;
   return { indices, values };
 }

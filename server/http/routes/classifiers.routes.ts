@@ -4,10 +4,13 @@ import { authorize } from '../../../core/policy.ts';
 import { archiveClassifier } from '../../../observations/classify/classifiers/archive-classifier.command.ts';
 import { createClassifierInput, listClassifiersInput, updateClassifierInput } from '../../../observations/classify/classifiers/classifier.input.ts';
 import { presentClassifier, presentTraining } from '../../../observations/classify/classifiers/classifier.presenter.ts';
-import { findClassifierWithContext, listClassifiers, type ClassifierWithContext } from '../../../observations/classify/classifiers/classifier.queries.ts';
+import { findClassifierWithContext, findOpenTrainingJob, listClassifiers, type ClassifierWithContext } from '../../../observations/classify/classifiers/classifier.queries.ts';
 import { createClassifier } from '../../../observations/classify/classifiers/create-classifier.command.ts';
 import { ensureStarterRulesClassifier } from '../../../observations/classify/classifiers/starter-rules-classifier.ts';
-import { trainOfflineClassifier } from '../../../observations/classify/classifiers/train-offline.ts';
+import { TRAIN_OFFLINE_JOB } from '../../../observations/classify/classifiers/train-offline.job.ts';
+import { enqueueJob } from '../../../core/jobs/enqueue-job.command.ts';
+import { offlineSettingsOf } from '../../../observations/classify/classifiers/classifier-settings.ts';
+import { jobRuntimeOf } from '../../jobs/job-runtime.ts';
 import { updateClassifier } from '../../../observations/classify/classifiers/update-classifier.command.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../request-context.ts';
@@ -59,8 +62,11 @@ export function classifiersApi(deps: AppDeps): Router {
   router.post('/classifiers/:id/train', async (req, res) => {
     const item = await loadReadable(req, deps);
     authorize(req.auth.actor, 'classifier.manage');
-    const outcome = await requestTraining(req, deps, item);
-    res.status(201).json({ training: presentTraining(outcome.training), classifier: presentClassifier((await findClassifierWithContext(deps.db, item.classifier.id))!, env) });
+    const { job, alreadyQueued } = await requestTraining(req, deps, item);
+    res
+      .status(202)
+      .location(`/api/v1/jobs/${job.id}`)
+      .json({ job: { id: job.id, status: job.status, url: `/api/v1/jobs/${job.id}`, page: `/jobs/${job.id}` }, alreadyQueued });
   });
 
   return router;
@@ -82,14 +88,22 @@ export async function provisionStarterRules(req: Request, deps: AppDeps): Promis
 }
 
 /**
- * Trains an offline classifier for a request: refuses other kinds and archived classifiers (conflict), then
- * cross-validates, trains and stores the training in the request.
+ * Starts training an offline classifier as a background job (kind `train-offline`), or answers with the one
+ * already queued or running for it: one training at a time. Refuses other kinds and archived classifiers
+ * (conflict) before anything is queued.
  */
-export async function requestTraining(req: Request, deps: AppDeps, item: ClassifierWithContext) {
+export async function requestTraining(req: Request, deps: AppDeps, item: ClassifierWithContext): Promise<{ job: { id: string; status: string }; alreadyQueued: boolean }> {
   const c = item.classifier;
   if (c.kind !== 'offline') throw conflict(`"${c.name}" is not an offline classifier; only offline classifiers are trained.`);
   if (c.archivedAt) throw conflict(`"${c.name}" is archived; archived classifiers are not trained.`);
-  const actor = req.auth.actor;
-  if (actor.kind !== 'user') throw notFound('That classifier');
-  return trainOfflineClassifier({ db: deps.db, now: deps.now, classifierId: c.id, userId: actor.id, jobId: null });
+  const open = await findOpenTrainingJob(deps.db, c.id);
+  if (open) return { job: open, alreadyQueued: true };
+  const runtime = jobRuntimeOf(deps);
+  const job = await enqueueJob(
+    ctxOf(req, deps),
+    { kind: TRAIN_OFFLINE_JOB, payload: { classifierId: c.id, classifierName: c.name.slice(0, 200) } },
+    { handlers: runtime.handlers, total: offlineSettingsOf(c.settings).folds + 1 },
+  );
+  runtime.changed(job.id);
+  return { job, alreadyQueued: false };
 }

@@ -179,7 +179,8 @@ function agreementRow(
 ): AgreementRow {
   const percent = percentAgreement(ratings);
   const alpha = krippendorffAlphaNominal(ratings);
-  const complete = fleissIndexes.length < 2 ? [] : ratings.map((u) => fleissIndexes.map((i) => u[i] ?? null)).filter((u) => u.every((v) => v !== null));
+  // Every coder of the report is in the Fleiss set, so a complete unit is a row with no missing rating.
+  const complete = fleissIndexes.length < 2 ? [] : ratings.filter((u) => u.every((v) => v !== null));
   const fleiss = fleissIndexes.length < 2 ? null : fleissKappa(complete);
   const unitWord = unit === 'observation' ? 'observations' : 'spans';
   return {

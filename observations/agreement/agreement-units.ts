@@ -96,22 +96,23 @@ export function spanUnits(
   type Span = { by: string; charStart: number; charEnd: number };
   const MACHINE = '\u0000machine';
   const out = new Map<string, BehaviourRatings>(data.behaviours.map((b) => [b.id, { behaviourId: b.id, units: [], ratings: [] }]));
-  const byBehaviourPart = new Map<string, Span[]>();
+  // Keyed by behaviour, observation, message and part; unit order does not matter to any figure, so no sorting.
+  const byBehaviourPart = new Map<string, { behaviourId: string; observationId: string; where: string; spans: Span[] }>();
   for (const c of data.codings) {
     if (c.charStart === null || c.charEnd === null || c.messageId === null || !out.has(c.behaviourId)) continue;
     let by: string;
     if (c.coderId !== null && rated.get(c.observationId)?.has(c.coderId)) by = c.coderId;
     else if (machine && c.classifierId === machine.classifierId) by = MACHINE;
     else continue;
-    const key = `${c.behaviourId}\u0000${c.observationId}\u0000${c.messageId}\u0000${c.partIndex ?? 0}`;
-    let list = byBehaviourPart.get(key);
-    if (!list) byBehaviourPart.set(key, (list = []));
-    list.push({ by, charStart: c.charStart, charEnd: c.charEnd });
+    const where = `${c.observationId}/${c.messageId}/${c.partIndex ?? 0}`;
+    const key = `${c.behaviourId}/${where}`;
+    let group = byBehaviourPart.get(key);
+    if (!group) byBehaviourPart.set(key, (group = { behaviourId: c.behaviourId, observationId: c.observationId, where, spans: [] }));
+    group.spans.push({ by, charStart: c.charStart, charEnd: c.charEnd });
   }
   const coderIndex = new Map(coderIds.map((id, i) => [id, i]));
   const noRaters = new Set<string>();
-  for (const [key, spans] of [...byBehaviourPart].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const [behaviourId, observationId, messageId, partIndex] = key.split('\u0000') as [string, string, string, string];
+  for (const { behaviourId, observationId, where, spans } of byBehaviourPart.values()) {
     const target = out.get(behaviourId)!;
     spans.sort((a, b) => a.charStart - b.charStart || a.charEnd - b.charEnd);
     const parent = spans.map((_, i) => i);
@@ -137,7 +138,7 @@ export function spanUnits(
         start = Math.min(start, s.charStart);
         end = Math.max(end, s.charEnd);
       }
-      target.units.push(`${observationId}/${messageId}/${partIndex}/${start}-${end}`);
+      target.units.push(`${where}/${start}-${end}`);
       const row: Array<Label | null> = coderIds.map(() => null);
       for (const coder of raters) {
         const i = coderIndex.get(coder);

@@ -7,7 +7,9 @@
 //   BENCH_ONLY=agreement                only the agreement figures (10,000 codings, PGlite and PostgreSQL)
 //   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
 //   BENCH_ONLY=offline                  only the offline classifier (train on 10,000 generated observations, predict)
+//   BENCH_ONLY=classify                 only the classification job (1,000 observations judged through the queue, 50 ms judge)
 import { agreementBench } from './agreement.bench.ts';
+import { classifyBench } from './classify.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
@@ -30,6 +32,17 @@ if (only === 'offline') {
   process.exit(figures.every((f) => f.pass) ? 0 : 1);
 }
 const server = only === 'engine' ? null : await startPostgres();
+if (only === 'classify') {
+  try {
+    console.log('\n[classify] 1,000 observations judged through the job queue, judge answering in 50 ms');
+    figures.push(...(await classifyBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only === 'import') {
   try {
     console.log('\n[import] a 10,000-conversation ChatGPT export through menagerie import');
@@ -90,6 +103,8 @@ if (only !== 'engine') try {
   figures.push(...(await importBench(server, quick)));
   console.log('\n[proxy] recording proxy overhead against a local upstream');
   figures.push(...(await proxyBench(server, quick)));
+  console.log('\n[classify] 1,000 observations judged through the job queue, judge answering in 50 ms');
+  figures.push(...(await classifyBench(server, quick)));
 } finally {
   server?.stop();
 }

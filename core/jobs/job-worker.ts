@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { and, eq, sql } from 'drizzle-orm';
 import { inTransaction, rowsOf, type Db } from '../db.ts';
@@ -219,6 +219,8 @@ export class JobWorker {
       writes: Promise.resolve(),
       done: Promise.resolve(),
     };
+    // A handler may wait on the signal in many places at once (a judge's concurrent requests): not a leak.
+    setMaxListeners(0, run.abort.signal);
     this.running.set(row.id, run);
     run.heartbeat = setInterval(() => void this.beat(run), this.o.heartbeatMs);
     run.done = (async () => {

@@ -11,6 +11,7 @@ import {
 import { captureOperations } from './capture-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { importOperations } from './import-operations.ts';
+import { jobOperations } from './job-operations.ts';
 import { reviewOperations } from './review-operations.ts';
 import { similarAndTagOperations } from './similar-tag-operations.ts';
 import type { Operation } from './operation.ts';
@@ -43,6 +44,7 @@ export const operations: Operation[] = [
   ...reviewOperations,
   ...captureOperations,
   ...importOperations,
+  ...jobOperations,
   ...ethogramOperations,
   // Accounts
   { method: 'get', path: '/me', tag: 'Accounts', summary: 'Who the caller is', access: 'signed-in', success: { 200: '`{ id, email, displayName, role, via }`' } },

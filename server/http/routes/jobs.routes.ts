@@ -14,7 +14,7 @@ import { loadJobView } from '../../jobs/job-views.ts';
 import { ctxOf } from '../request-context.ts';
 import { parseId, parseOrThrow } from '../validate.ts';
 
-const listQuery = z
+export const jobListQuerySchema = z
   .object({
     kind: z.string().trim().max(50).optional().transform((v) => v || undefined),
     status: z.enum(jobStatuses).or(z.literal('')).optional().transform((v) => v || undefined),
@@ -46,7 +46,7 @@ export function jobsApi(deps: AppDeps): Router {
   router.get('/jobs', async (req, res) => {
     const actor = req.auth.actor;
     authorize(actor, 'job.read', { createdBy: actor.kind === 'user' ? actor.id : '' });
-    const q = parseOrThrow(listQuery, req.query, 'The query');
+    const q = parseOrThrow(jobListQuerySchema, req.query, 'The query');
     const rows = await listJobs(deps.db, { kind: q.kind, status: q.status, createdBy: q.mine === 'true' && actor.kind === 'user' ? actor.id : undefined, limit: q.limit });
     res.json({ items: rows.map((row) => presentJob(row, runtime().handlers)) });
   });

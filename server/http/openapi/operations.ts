@@ -9,6 +9,7 @@ import {
   triageSchema,
 } from '../../../observations/observation.input.ts';
 import { captureOperations } from './capture-operations.ts';
+import { classifierOperations } from './classifier-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
@@ -45,6 +46,7 @@ export const operations: Operation[] = [
   ...captureOperations,
   ...importOperations,
   ...jobOperations,
+  ...classifierOperations,
   ...ethogramOperations,
   // Accounts
   { method: 'get', path: '/me', tag: 'Accounts', summary: 'Who the caller is', access: 'signed-in', success: { 200: '`{ id, email, displayName, role, via }`' } },

@@ -84,6 +84,12 @@ export function jobPages(deps: AppDeps): Router {
     await renderClassifyForm(req, res, deps, formValuesOf(req.query as Record<string, unknown>));
   });
 
+  /** From the observation list's selection (the bulk form): the start form with the ticked observations as its scope. */
+  router.post('/classify/choose', async (req, res) => {
+    authorize(req.auth.actor, 'classification.runMany');
+    await renderClassifyForm(req, res, deps, formValuesOf({ ids: req.body?.ids ?? [], scope: 'ids' }));
+  });
+
   router.post('/classify', async (req, res) => {
     authorize(req.auth.actor, 'classification.runMany');
     const values = formValuesOf(req.body ?? {});

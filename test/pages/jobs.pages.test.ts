@@ -99,3 +99,18 @@ test('job pages as each actor: anonymous asked to sign in, contributors refused'
   assert.equal((await admin.get('/jobs')).status, 200);
   assert.equal((await admin.get('/jobs/00000000-0000-4000-8000-000000000000')).status, 404);
 });
+
+test('the observation list hands its selection or its filters to /classify', async () => {
+  const ids = [(await submitObservation(actors.contributor, refusing)).id, (await submitObservation(actors.contributor, refusing)).id];
+  const web = await signedInWeb(app, actors.researcher);
+  const list = await web.get('/observations?model=gpt-4o');
+  assert.match(list.text, /formaction="\/classify\/choose"/);
+  assert.match(list.text, /action="\/classify"[\s\S]*?name="model" value="gpt-4o"[\s\S]*?Classify all matching/);
+  const chosen = await web.form('/classify/choose', { ids });
+  assert.equal(chosen.status, 200);
+  assert.match(chosen.text, /2 selected/);
+  const contributor = await signedInWeb(app, actors.contributor);
+  assert.doesNotMatch((await contributor.get('/observations')).text, /Classify selected/);
+  await contributor.get('/observations');
+  assert.equal((await contributor.form('/classify/choose', { ids })).status, 403);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { crossValidate } from './cross-validate.ts';
+import { crossValidate, crossValidateAsync } from './cross-validate.ts';
 import { duplicateKey } from './folds.ts';
 import type { TrainingExample } from './offline-classifier.ts';
 import { syntheticCorpus } from './synthetic-corpus.ts';
@@ -25,6 +25,17 @@ describe('cross-validation', () => {
       assert.ok(b.f1 !== null && b.f1 >= 0.9, `${b.label}: F1 ${b.f1}`);
     }
     assert.ok(result.overall?.f1 !== null && result.overall!.f1! >= 0.9);
+  });
+
+  test('the async form gives the same result, reports each fold, and stops between folds when asked', async () => {
+    const corpus = syntheticCorpus({ size: 120, behaviours, seed: 4, words: 30 });
+    const folds: number[] = [];
+    const result = await crossValidateAsync(corpus, { folds: 3, seed: 2, onFold: (done) => folds.push(done) });
+    assert.deepEqual(result, crossValidate(corpus, { folds: 3, seed: 2 }));
+    assert.deepEqual(folds, [1, 2, 3]);
+    const controller = new AbortController();
+    const stopped = crossValidateAsync(corpus, { folds: 3, seed: 2, signal: controller.signal, onFold: (done) => done === 1 && controller.abort() });
+    await assert.rejects(stopped, (err: Error) => err.name === 'AbortError');
   });
 
   test('stratified: each fold tests about the same number of each behaviour', () => {

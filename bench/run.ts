@@ -69,8 +69,6 @@ if (only === 'proxy') {
   try {
     console.log('\n[proxy] recording proxy overhead against a local upstream');
     figures.push(...(await proxyBench(server, quick)));
-  console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
-  figures.push(...(await agreementBench(server, quick)));
   } finally {
     server?.stop();
   }
@@ -105,6 +103,8 @@ if (only !== 'engine') try {
   figures.push(...(await proxyBench(server, quick)));
   console.log('\n[classify] 1,000 observations judged through the job queue, judge answering in 50 ms');
   figures.push(...(await classifyBench(server, quick)));
+  console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
+  figures.push(...(await agreementBench(server, quick)));
 } finally {
   server?.stop();
 }

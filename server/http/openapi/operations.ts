@@ -11,6 +11,7 @@ import {
 import { captureOperations } from './capture-operations.ts';
 import { classifierOperations } from './classifier-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
+import { agreementOperations } from './agreement-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
 import { reviewOperations } from './review-operations.ts';
@@ -42,6 +43,7 @@ export const operations: Operation[] = [
   { method: 'post', path: '/observations/:id/tags', tag: 'Tags', summary: 'Add tags to an observation', access: 'signed-in', body: z.object({ tags: z.array(tagSchema).min(1).max(30) }), success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags` },
   { method: 'delete', path: '/observations/:id/tags/:tag', tag: 'Tags', summary: 'Remove a tag from an observation', access: 'signed-in', success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags/refusal` },
   ...similarAndTagOperations,
+  ...agreementOperations,
   ...reviewOperations,
   ...captureOperations,
   ...importOperations,

@@ -147,7 +147,7 @@ describe('the train-offline job', () => {
     await app.deps.db.execute(sql`UPDATE codings SET status = 'proposed' WHERE method = 'classifier'`);
   });
 
-  test('a stopped job is interrupted between folds and stores nothing', async () => {
+  test('a stopped job is interrupted (its training thread stopped) and stores nothing', async () => {
     const classifierId = await offlineClassifier({ folds: 3 });
     const jobId = await jobFor({ classifierId });
     const controller = new AbortController();

@@ -3,8 +3,8 @@ import { inTransaction, type Db } from '../../../core/db.ts';
 import { AppError, conflict, notFound } from '../../../core/errors.ts';
 import { recordEvent } from '../../../core/history.ts';
 import { classifiers, classifierTrainings } from '../classify.schema.ts';
-import { crossValidateAsync, type CrossValidationResult } from '../offline/cross-validate.ts';
-import { modelToJson, train } from '../offline/offline-classifier.ts';
+import type { CrossValidationResult } from '../offline/cross-validate.ts';
+import { trainInThread } from '../offline/training-thread.ts';
 import { offlineSettingsOf } from './classifier-settings.ts';
 import type { TrainingRow } from './classifier.queries.ts';
 import { gatherTrainingExamples } from './training-examples.queries.ts';
@@ -38,9 +38,10 @@ export interface TrainOfflineOutcome {
 /**
  * Trains an offline classifier from the accepted codings under its pinned version: cross-validates (progress per
  * fold), trains the final model on every example, then stores the immutable training and makes it the
- * classifier's current one, with its event, in one transaction. Refuses (validation_failed) when there is
- * nothing to learn from: fewer than two distinct observations, or no behaviour coded. Throws an Error named
- * `AbortError` when the signal fires between folds.
+ * classifier's current one, with its event, in one transaction. The computing happens in a worker thread
+ * (offline/training-thread.ts). Refuses (validation_failed) when there is nothing to learn from: fewer than two
+ * distinct observations, or no behaviour coded. Throws an Error named `AbortError` when the signal fires (the
+ * thread is stopped at once; nothing is stored).
  */
 export async function trainOfflineClassifier(props: TrainOfflineProps): Promise<TrainOfflineOutcome> {
   const classifier = await loadTrainable(props.db, props.classifierId);
@@ -55,24 +56,18 @@ export async function trainOfflineClassifier(props: TrainOfflineProps): Promise<
     );
   }
   const steps = Math.min(settings.folds, distinct) + 1;
-  const started = performance.now();
-  const cv = await crossValidateAsync(examples, {
+  // Several seconds of CPU per fold at 10,000 examples: in a worker thread, so the server keeps answering.
+  const result = await trainInThread(examples, {
     folds: settings.folds,
     minPositives: settings.minExamples,
-    signal: props.signal,
+    ...(props.signal ? { signal: props.signal } : {}),
     onFold: (done, total) => props.progress?.(done, total + 1, `Cross-validated fold ${done} of ${total}`),
   });
-  const cvSeconds = (performance.now() - started) / 1000;
-  await new Promise((resolve) => setImmediate(resolve));
-  if (props.signal?.aborted) throw Object.assign(new Error('Training was stopped.'), { name: 'AbortError' });
-  const trainStarted = performance.now();
-  const model = train(examples);
-  const trainSeconds = (performance.now() - trainStarted) / 1000;
-  const { foldOf: _perExample, ...figures } = cv;
+  const cv = result.figures;
   const metrics: TrainingMetrics = {
-    ...figures,
+    ...cv,
     tooFew: cv.behaviours.filter((b) => !b.trustworthy).map((b) => ({ label: b.label, reason: b.reason ?? '' })),
-    seconds: { crossValidation: round(cvSeconds), training: round(trainSeconds) },
+    seconds: { crossValidation: round(result.seconds.crossValidation), training: round(result.seconds.training) },
     trainingMethods: settings.trainingMethods,
   };
   const training = await inTransaction(props.db, async (tx) => {
@@ -87,8 +82,8 @@ export async function trainOfflineClassifier(props: TrainOfflineProps): Promise<
         classifierId: props.classifierId,
         jobId: props.jobId,
         exampleCount: examples.length,
-        behaviourCount: model.labels.length,
-        model: JSON.stringify(modelToJson(model)),
+        behaviourCount: result.labels,
+        model: JSON.stringify(result.model),
         metrics: metrics as unknown as Record<string, unknown>,
         trainedBy: props.userId,
         createdAt: props.now(),
@@ -100,7 +95,7 @@ export async function trainOfflineClassifier(props: TrainOfflineProps): Promise<
       entityType: 'classifier',
       entityId: props.classifierId,
       actorId: props.userId,
-      payload: { trainingId: row!.id, jobId: props.jobId, examples: examples.length, behaviours: model.labels.length, overall: cv.overall },
+      payload: { trainingId: row!.id, jobId: props.jobId, examples: examples.length, behaviours: result.labels, overall: cv.overall },
     });
     const { model: _model, ...summary } = row!;
     return summary;

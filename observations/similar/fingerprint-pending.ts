@@ -3,10 +3,14 @@ import { rowsOf, type Db } from '../../core/db.ts';
 import { transcriptSearchTextSql } from '../observation-text.ts';
 import { fingerprint, type Fingerprint } from './minhash.ts';
 
-/** The SQL array literal of a fingerprint's columns: empty arrays mean "fingerprinted, no words". */
+/** A fingerprint as PostgreSQL int[] literals: empty arrays mean "fingerprinted, no words". */
+function arrayLiterals(print: Fingerprint | null): { signature: string; bands: string } {
+  return print ? { signature: `{${print.signature.join(',')}}`, bands: `{${print.bands.join(',')}}` } : { signature: '{}', bands: '{}' };
+}
+
+/** The SET clause writing a fingerprint's columns. */
 export function fingerprintColumnsSql(print: Fingerprint | null) {
-  const signature = print ? `{${print.signature.join(',')}}` : '{}';
-  const bands = print ? `{${print.bands.join(',')}}` : '{}';
+  const { signature, bands } = arrayLiterals(print);
   return sql`minhash = ${signature}::int[], minhash_bands = ${bands}::int[]`;
 }
 
@@ -27,11 +31,11 @@ export async function fingerprintPending(db: Db, batchSize = 100): Promise<numbe
   const signatures: string[] = [];
   const bands: string[] = [];
   for (const row of rows) {
-    const print = fingerprint(row.text ?? '');
+    const literals = arrayLiterals(fingerprint(row.text ?? ''));
     ids.push(row.id);
     revisions.push(Number(row.revision));
-    signatures.push(print ? `{${print.signature.join(',')}}` : '{}');
-    bands.push(print ? `{${print.bands.join(',')}}` : '{}');
+    signatures.push(literals.signature);
+    bands.push(literals.bands);
   }
   // One statement for the batch: the arrays travel as text and are unnested side by side.
   await db.execute(sql`UPDATE observations AS o SET minhash = f.signature::int[], minhash_bands = f.bands::int[]

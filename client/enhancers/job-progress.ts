@@ -1,18 +1,11 @@
 import type { Socket } from 'socket.io-client';
+import { JOB_STATUS_LABELS as STATUS_LABELS } from '../../core/jobs/job-status-labels.ts';
 import type { JobView } from '../../core/jobs/job.presenter.ts';
 import { enhance } from '../registry.ts';
 
 /** Served by the app from the socket.io package; loaded only on pages that follow a job. */
 const SOCKET_CLIENT_URL = '/assets/socket.io.js';
 
-const STATUS_LABELS: Record<JobView['status'], string> = {
-  queued: 'Waiting for a worker',
-  running: 'Running',
-  paused: 'Paused',
-  cancelled: 'Cancelled',
-  completed: 'Completed',
-  failed: 'Failed',
-};
 
 /**
  * `<section data-enhance="job-progress" data-job-id="…">` (a job's page): joins the job's room over the socket

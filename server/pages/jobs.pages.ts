@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import { JOB_STATUS_LABELS as STATUS_LABELS } from '../../core/jobs/job-status-labels.ts';
 import { AppError, notFound } from '../../core/errors.ts';
 import { cancelJob, pauseJob, resumeJob } from '../../core/jobs/control-job.command.ts';
 import { presentJob, type JobView } from '../../core/jobs/job.presenter.ts';
@@ -18,14 +19,6 @@ import { flash } from './form.ts';
 /** How long "Classify" on an observation's page waits for its one-item job before linking to the job instead. */
 const ONE_OBSERVATION_WAIT_MS = 8000;
 
-const STATUS_LABELS: Record<JobView['status'], string> = {
-  queued: 'Waiting for a worker',
-  running: 'Running',
-  paused: 'Paused',
-  cancelled: 'Cancelled',
-  completed: 'Completed',
-  failed: 'Failed',
-};
 
 /** The list filters a classification can be scoped by (as the observation list writes them in its query string). */
 const FILTER_KEYS = ['q', 'provider', 'model', 'behaviour', 'category', 'tag', 'status', 'from', 'to'] as const;

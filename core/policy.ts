@@ -14,6 +14,11 @@ export interface CaptureRef { capturedBy: string }
 export interface ImportRef { userId: string }
 export interface JobRef { createdBy: string }
 export interface AssignmentRef { coderId: string }
+/**
+ * A live session as the rules see it: its owner, the actor's role in it (null: not a participant, or removed)
+ * and whether it still takes events.
+ */
+export interface LiveSessionRef { createdBy: string; role: 'driver' | 'observer' | 'viewer' | null; status: 'open' | 'ended' | 'filed' }
 /** Whether the actor has an open blind assignment on the observation (then others' codings stay hidden). */
 export interface BlindRef { blindAssignmentOpen: boolean }
 
@@ -54,6 +59,15 @@ type Rules = {
   'assignment.manage': (a: Actor) => boolean;
   'assignment.submit': (a: Actor, r: AssignmentRef) => boolean;
   'agreement.view': (a: Actor) => boolean;
+  'live.create': (a: Actor) => boolean;
+  'live.list': (a: Actor) => boolean;
+  'live.join': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.prompt': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.code': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.comment': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.end': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.manage': (a: Actor, r: LiveSessionRef) => boolean;
+  'live.adjudicate': (a: Actor, r: LiveSessionRef) => boolean;
   'token.manage': (a: Actor) => boolean;
   'user.manage': (a: Actor) => boolean;
   'trash.view': (a: Actor) => boolean;
@@ -110,6 +124,18 @@ const rules: Rules = {
   'assignment.manage': (a) => hasRole(a, 'researcher'),
   'assignment.submit': (a, r) => a.kind === 'user' && a.id === r.coderId,
   'agreement.view': (a) => hasRole(a, 'researcher'),
+  // Live sessions: the role a person holds in the session decides what they may send (drivers prompt and stop
+  // the model, observers code, everyone present comments); the owner (or an admin) manages people and files the
+  // result. Opening one is researchers' work; anyone signed in can be invited into one.
+  'live.create': (a) => hasRole(a, 'researcher'),
+  'live.list': (a) => a.kind === 'user',
+  'live.join': (a, r) => a.kind === 'user' && (r.role !== null || a.id === r.createdBy || hasRole(a, 'admin')),
+  'live.prompt': (a, r) => a.kind === 'user' && r.role === 'driver' && r.status === 'open',
+  'live.code': (a, r) => a.kind === 'user' && r.role === 'observer' && r.status === 'open',
+  'live.comment': (a, r) => a.kind === 'user' && r.role !== null && r.status === 'open',
+  'live.end': (a, r) => a.kind === 'user' && r.status === 'open' && (a.id === r.createdBy || r.role === 'driver'),
+  'live.manage': (a, r) => a.kind === 'user' && (a.id === r.createdBy || hasRole(a, 'admin')),
+  'live.adjudicate': (a, r) => a.kind === 'user' && r.status === 'ended' && (a.id === r.createdBy || hasRole(a, 'admin')),
   'token.manage': (a) => a.kind === 'user',
   'user.manage': (a) => hasRole(a, 'admin'),
   'trash.view': (a) => hasRole(a, 'admin'),

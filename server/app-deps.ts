@@ -1,6 +1,7 @@
 import type { Db } from '../core/db.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import type { RealtimeAdapter } from './realtime/postgres-adapter.ts';
 
 /** Everything createApp needs, passed in: no globals, no environment reads. */
 export interface AppDeps {
@@ -17,4 +18,9 @@ export interface AppDeps {
    * Never logged or rendered. Absent: no keys (local judges only).
    */
   judgeEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Shares socket.io rooms with the other server processes on the same PostgreSQL server (live sessions served
+   * by several processes). Absent: rooms live in this process (PGlite, or a single server).
+   */
+  realtimeAdapter?: RealtimeAdapter;
 }

@@ -20,6 +20,8 @@ import { createJobRuntime, type JobRuntime } from './jobs/job-runtime.ts';
 import { pagesRouter } from './pages/pages.router.ts';
 import { attachImportRealtime } from './realtime/imports.realtime.ts';
 import { attachJobRealtime } from './realtime/jobs.realtime.ts';
+import { attachLiveRealtime } from './realtime/live.realtime.ts';
+import type { LiveRuntime } from '../live/live-runtime.ts';
 import { attachRealtime } from './realtime/realtime.ts';
 import { createViewEngine, viewsDir } from './views/engine.ts';
 
@@ -31,6 +33,8 @@ export interface App {
   captureLog: CaptureLog;
   /** Background jobs: the handler registry, the in-process worker (unless disabled) and change events. */
   jobs: JobRuntime;
+  /** Live sessions served by this process: the log writer and the model streams it runs. */
+  live: LiveRuntime;
   /** Closes sockets and the HTTP server, then writes the captures still queued (the database is the caller's to close). */
   close(): Promise<void>;
 }
@@ -111,7 +115,9 @@ export function createApp(deps: AppDeps): App {
   http.keepAliveTimeout = 65_000;
   http.headersTimeout = 66_000;
   const io = new SocketServer(http, { serveClient: false, maxHttpBufferSize: deps.config.bodyLimit });
+  if (deps.realtimeAdapter) io.adapter(deps.realtimeAdapter.adapter);
   attachRealtime(io, deps);
+  const live = attachLiveRealtime(io, deps);
   attachImportRealtime(io, deps, imports);
   const jobRealtime = attachJobRealtime(io, deps, jobs);
 
@@ -121,7 +127,10 @@ export function createApp(deps: AppDeps): App {
     io,
     captureLog,
     jobs,
+    live,
     close: async () => {
+      // Answers being streamed end as stopped (their text so far is kept) while the database is still open.
+      await live.close();
       // Running jobs stop between items and go back to the queue while the database is still open.
       jobRealtime.close();
       await jobs.stop();

@@ -33,6 +33,9 @@ export const configKeys = {
     example: 'https://llm.internal.example:8443',
   },
   inprocessWorker: { env: 'MENAGERIE_INPROCESS_WORKER', doc: 'Run background jobs (classification jobs...) in the web server process (false: leave them to separate `menagerie worker` processes on the same database).', example: 'true' },
+  liveEventsPerSecond: { env: 'MENAGERIE_LIVE_EVENTS_PER_SECOND', doc: 'Live sessions: events (codes, comments, prompts, cursor moves) one connection may send per second on average; more are refused with rate_limited while the session keeps serving others.', example: '20' },
+  liveEventBurst: { env: 'MENAGERIE_LIVE_EVENT_BURST', doc: 'Live sessions: events one connection may send at once before the per-second rate applies (a fast coder\'s flurry of hotkeys).', example: '40' },
+  realtimeAdapter: { env: 'MENAGERIE_REALTIME_ADAPTER', doc: 'With a PostgreSQL server: share socket.io rooms between server processes through the database (postgres), so several processes can serve one live session; none keeps them in this process. PGlite serves one process and ignores it.', example: 'postgres' },
   workerConcurrency: { env: 'MENAGERIE_WORKER_CONCURRENCY', doc: 'Background jobs one worker (the in-process one, or each `menagerie worker`) runs at once.', example: '2' },
 } as const;
 
@@ -80,6 +83,9 @@ export const configSchema = z.object({
   judgeKeyOrigins: z.string().optional(),
   inprocessWorker: bool.default(true),
   workerConcurrency: z.coerce.number().int().min(1).max(64).default(2),
+  liveEventsPerSecond: z.coerce.number().min(1).max(10_000).default(20),
+  liveEventBurst: z.coerce.number().int().min(1).max(100_000).default(40),
+  realtimeAdapter: z.enum(['postgres', 'none']).default('postgres'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -4,6 +4,7 @@ import { judgeEnvironment, loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { createLogger } from './logger.ts';
 import { prepareInstance } from './prepare-instance.ts';
+import { postgresRealtimeAdapter } from './realtime/postgres-adapter.ts';
 
 /**
  * Boots the server: config -> database (migrated) -> instance setup -> app and search indexer -> listen.
@@ -21,7 +22,12 @@ export async function main(env: Record<string, string | undefined> = process.env
   await database.migrate();
   const now = () => new Date();
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
-  const app = createApp({ config, db: database.db, dbKind: database.kind, now, logger, secret, judgeEnv: judgeEnvironment(env) });
+  // Several processes on one PostgreSQL server share socket.io rooms (live sessions) through it; PGlite is one process.
+  const realtimeAdapter =
+    database.kind === 'postgres' && config.databaseUrl && config.realtimeAdapter === 'postgres'
+      ? postgresRealtimeAdapter(config.databaseUrl, (error) => logger.error('realtime adapter', { error: String(error) }))
+      : undefined;
+  const app = createApp({ config, db: database.db, dbKind: database.kind, now, logger, secret, judgeEnv: judgeEnvironment(env), realtimeAdapter });
   const indexer = startSearchIndexer(database.db, { onError: (err) => logger.error('search indexer', { error: String(err) }) });
   await new Promise<void>((resolve) => app.http.listen(config.port, config.host, resolve));
   const where = database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server';
@@ -29,6 +35,7 @@ export async function main(env: Record<string, string | undefined> = process.env
   const stop = async () => {
     logger.info('shutting down');
     await app.close();
+    await realtimeAdapter?.close();
     await indexer.stop();
     await database.close();
     process.exit(0);

@@ -8,6 +8,7 @@ import { classifiersApi } from './classifiers.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
 import { importsApi } from './imports.routes.ts';
 import { jobsApi } from './jobs.routes.ts';
+import { liveApi } from './live.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
 import { reviewApi } from './review.routes.ts';
@@ -29,6 +30,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(classifiersApi(deps));
   router.use(reviewApi(deps));
   router.use(assignmentsApi(deps));
+  router.use(liveApi(deps));
   router.use(openApiRoute(deps));
   return router;
 }

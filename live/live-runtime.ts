@@ -1,0 +1,135 @@
+import type { UserActor } from '../accounts/actor.ts';
+import type { Db } from '../core/db.ts';
+import type { ClientEvent, LiveEventView } from './live-events.ts';
+import { LiveLog, type Appended } from './live-log.ts';
+import { requireLiveSession } from './live-session.queries.ts';
+import { LiveModelError, streamModel } from './model-stream.ts';
+import { SessionEthograms } from './session-ethogram.ts';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../core/db.ts';
+
+export interface LiveRuntimeDeps {
+  db: Db;
+  now: () => Date;
+  /** The server's model key variables (read once at boot); never logged. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Sends committed events to the session's room (the socket layer decides who sees what). */
+  publish(sessionId: string, events: LiveEventView[]): void;
+  /** Asks every server process to stop the session's answer (the one streaming it may be another process). */
+  broadcastStop(sessionId: string): void;
+  onError?(message: string, detail: Record<string, unknown>): void;
+}
+
+/**
+ * The live sessions of one server process: submits participants' events to the log, publishes what was stored,
+ * and runs the model for the prompts this process received, streaming its tokens into the log as they come.
+ */
+export class LiveRuntime {
+  readonly ethograms: SessionEthograms;
+  readonly log: LiveLog;
+  private readonly streams = new Map<string, { turn: number; controller: AbortController; done: Promise<void> }>();
+  private closed = false;
+
+  constructor(private readonly deps: LiveRuntimeDeps) {
+    this.ethograms = new SessionEthograms(deps.db);
+    this.log = new LiveLog(deps.db, this.ethograms, deps.now);
+  }
+
+  /** A participant's event: stored (once), published, then acted on (a prompt starts the model, a stop stops it). */
+  async submit(actor: UserActor, event: ClientEvent): Promise<Appended> {
+    const appended = await this.log.append(event.sessionId, { kind: 'client', actor, event });
+    if (appended.duplicate) return appended;
+    this.deps.publish(event.sessionId, appended.events);
+    if (event.type === 'prompt') {
+      const prompt = appended.events.find((e) => e.type === 'prompt') as LiveEventView<'prompt'> | undefined;
+      if (prompt) this.startAnswer(event.sessionId, prompt.payload.turn);
+    } else if (event.type === 'stop' || event.type === 'end') {
+      if (!this.stopLocal(event.sessionId)) this.deps.broadcastStop(event.sessionId);
+    }
+    return appended;
+  }
+
+  /** Stored server events (participants, adjudication, filing) made by a command: publish after its commit. */
+  publish(sessionId: string, events: LiveEventView[]): void {
+    if (events.length) this.deps.publish(sessionId, events);
+  }
+
+  /** Stops the answer this process is streaming for the session; false when it streams none. */
+  stopLocal(sessionId: string): boolean {
+    const stream = this.streams.get(sessionId);
+    if (!stream) return false;
+    stream.controller.abort();
+    return true;
+  }
+
+  /** Whether this process is streaming an answer for the session now. */
+  isStreaming(sessionId: string): boolean {
+    return this.streams.has(sessionId);
+  }
+
+  private startAnswer(sessionId: string, turn: number): void {
+    if (this.closed) return;
+    const controller = new AbortController();
+    const done = this.runAnswer(sessionId, turn, controller.signal)
+      .catch((error) => this.deps.onError?.('live answer failed', { sessionId, turn, error: String(error) }))
+      .finally(() => {
+        if (this.streams.get(sessionId)?.controller === controller) this.streams.delete(sessionId);
+      });
+    this.streams.set(sessionId, { turn, controller, done });
+  }
+
+  private async runAnswer(sessionId: string, turn: number, signal: AbortSignal): Promise<void> {
+    const session = await requireLiveSession(this.deps.db, sessionId);
+    const append = async (item: Parameters<LiveLog['append']>[1]) => {
+      const appended = await this.log.append(sessionId, item);
+      this.deps.publish(sessionId, appended.events);
+    };
+    await append({ kind: 'server', type: 'answer.started', actorId: null, payload: { turn, model: session.target.model } });
+    const messages = await conversation(this.deps.db, sessionId, turn);
+    // Tokens are appended without waiting for each write: the log keeps their order and batches the ones that
+    // arrive while a write is in flight, so a fast model is not slowed to the database's pace.
+    const writes: Promise<void>[] = [];
+    let end: Parameters<typeof append>[0] & { kind: 'server'; type: 'answer.ended' };
+    const ended = (status: 'complete' | 'stopped' | 'failed', extra: Partial<{ finishReason: string | null; modelVersion: string | null; usage: { inputTokens: number | null; outputTokens: number | null } | null; error: { reason: string; message: string } | null }>) => ({
+      kind: 'server' as const,
+      type: 'answer.ended' as const,
+      actorId: null,
+      payload: { turn, status, length: 0, finishReason: null, modelVersion: null, usage: null, error: null, ...extra },
+    });
+    try {
+      for await (const delta of streamModel({ target: session.target, messages, env: this.deps.env, signal })) {
+        if (delta.type === 'text') writes.push(append({ kind: 'server', type: 'tokens', turn, text: delta.text }));
+        else end = ended('complete', { finishReason: delta.finishReason, modelVersion: delta.modelVersion, usage: delta.usage });
+      }
+      end ??= ended('complete', {});
+    } catch (error) {
+      if (error instanceof LiveModelError && error.reason === 'stopped') end = ended('stopped', {});
+      else end = ended('failed', { error: { reason: error instanceof LiveModelError ? error.reason : 'internal', message: error instanceof Error ? error.message : String(error) } });
+    }
+    await Promise.allSettled(writes);
+    await append(end);
+  }
+
+  /** Stops this process's answers (marking them stopped in the log) and waits for them: the database is still open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const running = [...this.streams.values()];
+    for (const s of running) s.controller.abort();
+    await Promise.allSettled(running.map((s) => s.done));
+  }
+}
+
+/** The conversation so far as the model is sent it: each earlier turn's prompt and answer, then this prompt. */
+async function conversation(db: Db, sessionId: string, turn: number): Promise<Array<{ role: 'user' | 'assistant'; content: string }>> {
+  const turns = rowsOf<{ turn: number; prompt: string; answer: string }>(
+    await db.execute(sql`SELECT turn, prompt, answer FROM live_turns WHERE session_id = ${sessionId}::uuid AND turn <= ${turn} ORDER BY turn`),
+  );
+  return turns.flatMap((t) =>
+    t.turn === turn || t.answer === ''
+      ? [{ role: 'user' as const, content: t.prompt }]
+      : [
+          { role: 'user' as const, content: t.prompt },
+          { role: 'assistant' as const, content: t.answer },
+        ],
+  );
+}

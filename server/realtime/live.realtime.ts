@@ -1,0 +1,189 @@
+import type { Server as SocketServer, Socket } from 'socket.io';
+import type { UserActor } from '../../accounts/actor.ts';
+import { AppError } from '../../core/errors.ts';
+import { authorize } from '../../core/policy.ts';
+import { fieldErrors } from '../../core/validation.ts';
+import { clientEventSchema, cursorSchema, joinSchema, LIVE_SOCKET, type LiveEventView, type LiveSessionView, type PresenceView } from '../../live/live-events.ts';
+import { LiveRuntime } from '../../live/live-runtime.ts';
+import { findLiveSession, isPrivateWhileBlind, listParticipants, readLog, sessionRef } from '../../live/live-session.queries.ts';
+import { describeTarget } from '../../live/live-target.ts';
+import { presentSessionEthogram } from '../../live/session-ethogram.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { errorPayload } from './socket-errors.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+declare module 'socket.io' {
+  interface SocketData {
+    /** The live sessions this socket has joined, with the role it joined as. */
+    live?: Record<string, string>;
+  }
+}
+
+export const sessionRoom = (sessionId: string) => `live:${sessionId}`;
+/** Each participant's own room in a session: their blind codes, and their removal, go there. */
+export const participantRoom = (sessionId: string, userId: string) => `live:${sessionId}:u:${userId}`;
+
+const hubs = new WeakMap<AppDeps, { io: SocketServer; runtime: LiveRuntime }>();
+
+/** The live runtime and socket server createApp built for these deps (HTTP routes publish through them). */
+export function liveHubOf(deps: AppDeps): { io: SocketServer; runtime: LiveRuntime } {
+  const hub = hubs.get(deps);
+  if (!hub) throw new Error('Live sessions are attached by createApp before routes run.');
+  return hub;
+}
+
+/** Sent between server processes (through the adapter) to stop an answer whichever process streams it. */
+const STOP_ACROSS = 'live:stop-answer';
+
+/**
+ * The socket side of live sessions (contract: live/live-events.ts and live/README.md):
+ * - `live:join` `{ sessionId, sinceSeq }`: the same policy as HTTP (`live.join`) decides; the ack carries the
+ *   session, the log after `sinceSeq` as this person may see it, and who is here. The socket joins the room
+ *   first and reads the log second, so nothing committed in between is missed (clients drop repeats by seq).
+ * - `live:event` ClientEvent: validated (zod), rate-limited per socket, stored through the runtime (role checked
+ *   under the session's lock), acked `{ ok: true, seq, duplicate }`, broadcast as `live:event` LiveEventView.
+ * - `live:cursor`: volatile, to the others in the room; never stored.
+ * - `live:presence` PresenceView after anyone joins or leaves; `live:removed` to a removed participant.
+ */
+export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime {
+  const blindOpen = new Map<string, boolean>();
+  const runtime = new LiveRuntime({
+    db: deps.db,
+    now: deps.now,
+    env: deps.judgeEnv ?? {},
+    publish: (sessionId, events) => publish(sessionId, events),
+    // Only a shared adapter has other processes to tell (the in-memory one refuses server-side emits).
+    broadcastStop: (sessionId) => {
+      if (deps.realtimeAdapter) io.serverSideEmit(STOP_ACROSS, sessionId);
+    },
+    onError: (message, detail) => deps.logger.error(message, detail),
+  });
+  hubs.set(deps, { io, runtime });
+  io.on(STOP_ACROSS, (sessionId: unknown) => {
+    if (typeof sessionId === 'string') runtime.stopLocal(sessionId);
+  });
+
+  const publish = (sessionId: string, events: LiveEventView[]) => {
+    for (const event of events) {
+      if (event.type === 'session.ended') blindOpen.set(sessionId, false);
+      const hidden = blindOpen.get(sessionId) === true && isPrivateWhileBlind(event) && event.actorId;
+      io.to(hidden ? participantRoom(sessionId, event.actorId!) : sessionRoom(sessionId)).emit(LIVE_SOCKET.event, event);
+    }
+  };
+
+  const presence = async (sessionId: string) => {
+    const sockets = await io.in(sessionRoom(sessionId)).fetchSockets();
+    const present = new Map<string, PresenceView['present'][number]>();
+    for (const s of sockets) {
+      const actor = s.data.actor;
+      const role = s.data.live?.[sessionId];
+      if (actor?.kind === 'user' && role) present.set(actor.id, { userId: actor.id, displayName: actor.displayName, role });
+    }
+    const view: PresenceView = { sessionId, present: [...present.values()] };
+    io.to(sessionRoom(sessionId)).emit(LIVE_SOCKET.presence, view);
+  };
+
+  io.on('connection', (socket) => {
+    const bucket = new TokenBucket(deps.config.liveEventsPerSecond, deps.config.liveEventBurst);
+    const fail = (ack: unknown, error: unknown) => {
+      if (typeof ack === 'function') ack(errorPayload(error, deps.logger));
+    };
+
+    socket.on(LIVE_SOCKET.join, async (payload: unknown, ack: unknown) => {
+      try {
+        const actor = requireUser(socket);
+        const parsed = joinSchema.safeParse(payload);
+        if (!parsed.success) throw new AppError('validation_failed', 'Join with { sessionId, sinceSeq }.', { fields: fieldErrors(parsed.error) });
+        const session = await findLiveSession(deps.db, parsed.data.sessionId);
+        if (!session) throw new AppError('not_found', 'That live session was not found.');
+        const ref = await sessionRef(deps.db, session, actor);
+        authorize(actor, 'live.join', ref);
+        blindOpen.set(session.id, session.blind && session.status === 'open');
+        const role = ref.role ?? 'viewer';
+        socket.data.live = { ...socket.data.live, [session.id]: role };
+        await socket.join([sessionRoom(session.id), participantRoom(session.id, actor.id)]);
+        const [events, participants, ethogram] = await Promise.all([
+          readLog(deps.db, session, actor.id, parsed.data.sinceSeq),
+          listParticipants(deps.db, session.id),
+          runtime.ethograms.get(session.ethogramVersionId),
+        ]);
+        const view: LiveSessionView = {
+          id: session.id,
+          title: session.title,
+          status: session.status,
+          blind: session.blind,
+          target: describeTarget(session.target),
+          ethogramVersionId: session.ethogramVersionId,
+          ...presentSessionEthogram(ethogram),
+          participants: participants.filter((p) => !p.removedAt).map((p) => ({ userId: p.userId, displayName: p.displayName, role: p.role })),
+          me: { userId: actor.id, role, owner: actor.id === session.createdBy },
+          lastSeq: Math.max(session.lastSeq, events[events.length - 1]?.seq ?? 0),
+          observationId: session.observationId,
+        };
+        if (typeof ack === 'function') ack({ ok: true, session: view, events });
+        void presence(session.id).catch(() => undefined);
+      } catch (error) {
+        fail(ack, error);
+      }
+    });
+
+    socket.on(LIVE_SOCKET.leave, async (payload: unknown) => {
+      const sessionId = (payload as { sessionId?: unknown } | null)?.sessionId;
+      if (typeof sessionId !== 'string' || !socket.data.live?.[sessionId]) return;
+      delete socket.data.live[sessionId];
+      await socket.leave(sessionRoom(sessionId));
+      await socket.leave(participantRoom(sessionId, (socket.data.actor as UserActor).id));
+      void presence(sessionId).catch(() => undefined);
+    });
+
+    socket.on(LIVE_SOCKET.event, async (payload: unknown, ack: unknown) => {
+      try {
+        const actor = requireUser(socket);
+        if (!bucket.take()) {
+          throw new AppError('rate_limited', `Too many events: at most ${deps.config.liveEventsPerSecond} a second (bursts of ${deps.config.liveEventBurst}). Wait a moment; nothing after this was stored.`);
+        }
+        const parsed = clientEventSchema.safeParse(payload);
+        if (!parsed.success) {
+          const fields = fieldErrors(parsed.error);
+          throw new AppError('validation_failed', `The event is not valid: ${Object.entries(fields).slice(0, 3).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { fields });
+        }
+        if (!socket.rooms.has(sessionRoom(parsed.data.sessionId))) throw new AppError('forbidden', 'Join the session before sending events to it.');
+        const appended = await runtime.submit(actor, parsed.data);
+        if (typeof ack === 'function') ack({ ok: true, seq: appended.seq, duplicate: appended.duplicate });
+      } catch (error) {
+        fail(ack, error);
+      }
+    });
+
+    socket.on(LIVE_SOCKET.cursor, (payload: unknown) => {
+      if (socket.data.actor?.kind !== 'user' || !bucket.take()) return;
+      const parsed = cursorSchema.safeParse(payload);
+      if (!parsed.success || !socket.rooms.has(sessionRoom(parsed.data.sessionId))) return;
+      const actor = socket.data.actor;
+      socket.volatile.to(sessionRoom(parsed.data.sessionId)).emit(LIVE_SOCKET.cursor, { ...parsed.data, userId: actor.id, displayName: actor.displayName, sentAt: Date.now() });
+    });
+
+    socket.on('disconnect', () => {
+      for (const sessionId of Object.keys(socket.data.live ?? {})) void presence(sessionId).catch(() => undefined);
+    });
+  });
+
+  return runtime;
+}
+
+/**
+ * After a participant change commits: the removed person's sockets (in every process) leave the session and are
+ * told so; anyone whose role changed gets it on their next join. Then everyone sees the new presence.
+ */
+export async function applyParticipantChange(io: SocketServer, sessionId: string, change: { userId: string; role: string | null }): Promise<void> {
+  if (change.role !== null) return;
+  const own = participantRoom(sessionId, change.userId);
+  io.to(own).emit(LIVE_SOCKET.removed, { sessionId, message: 'You were removed from this session by its owner.' });
+  io.in(own).socketsLeave([sessionRoom(sessionId), own]);
+}
+
+function requireUser(socket: Socket): UserActor {
+  const actor = socket.data.actor;
+  if (actor?.kind !== 'user') throw new AppError('unauthenticated', 'Sign in to take part in live sessions.');
+  return actor;
+}

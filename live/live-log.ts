@@ -33,12 +33,25 @@ interface Slot { item: LogItem; result?: Appended }
  */
 export class LiveLog {
   private readonly batchers = new Map<string, WriteBatcher<Slot>>();
+  private readonly versionOf = new Map<string, string>();
 
   constructor(
     private readonly db: Db,
     private readonly ethograms: SessionEthograms,
     private readonly now: () => Date,
   ) {}
+
+  /** The session's ethogram version (fixed when the session opens), cached with the version's behaviours. */
+  private async ethogramOf(sessionId: string): Promise<SessionEthogram> {
+    let versionId = this.versionOf.get(sessionId);
+    if (!versionId) {
+      const row = rowsOf<{ ethogram_version_id: string }>(await this.db.execute(sql`SELECT ethogram_version_id FROM live_sessions WHERE id = ${sessionId}::uuid`))[0];
+      if (!row) throw notFound('That live session');
+      versionId = row.ethogram_version_id;
+      this.versionOf.set(sessionId, versionId);
+    }
+    return this.ethograms.get(versionId);
+  }
 
   /** Applies the item; resolves after commit with what was stored, or rejects with an AppError saying why not. */
   async append(sessionId: string, item: LogItem): Promise<Appended> {
@@ -53,7 +66,10 @@ export class LiveLog {
   }
 
   private async applyBatch(sessionId: string, slots: Slot[]): Promise<void> {
-    const results = await inTransaction(this.db, (tx) => applyInTransaction(tx, sessionId, slots.map((s) => s.item), this.ethograms, this.now()));
+    // Read before the transaction: on PGlite (one connection) a query on the root handle inside it would wait
+    // for the transaction to end, forever.
+    const ethogram = await this.ethogramOf(sessionId);
+    const results = await inTransaction(this.db, (tx) => applyInTransaction(tx, sessionId, slots.map((s) => s.item), ethogram, this.now()));
     slots.forEach((s, i) => (s.result = results[i]));
   }
 }
@@ -71,24 +87,25 @@ interface State {
   seen: Map<string, number>; // stored client event ids -> seq
 }
 
-async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethograms: SessionEthograms, now: Date): Promise<Appended[]> {
+async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date): Promise<Appended[]> {
   const session = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string; ethogram_version_id: string }>(
     await tx.execute(sql`SELECT status, last_seq, created_by, ethogram_version_id FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE`),
   )[0];
   if (!session) throw notFound('That live session');
   const clientIds = items.flatMap((i) => (i.kind === 'client' ? [i.event.id] : []));
-  const [participants, turns, open, seen] = await Promise.all([
-    tx.execute(sql`SELECT user_id, role FROM live_participants WHERE session_id = ${sessionId}::uuid AND removed_at IS NULL`),
-    tx.execute(sql`SELECT turn, status, answer_length FROM live_turns WHERE session_id = ${sessionId}::uuid`),
-    tx.execute(sql`SELECT coder_id, behaviour_code, start_event_id FROM live_open_states WHERE session_id = ${sessionId}::uuid`),
-    clientIds.length
-      ? tx.execute(sql`SELECT event_id, seq FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ANY(${toPgArray(clientIds)}::text[])`)
-      : Promise.resolve({ rows: [] }),
-  ]);
+  // One after another: a transaction is one connection, and node-postgres wants one query at a time on it.
+  // A batch of the model's tokens needs only the turns; people's events need who they are and what is open.
+  const none = { rows: [] };
+  const participants = clientIds.length ? await tx.execute(sql`SELECT user_id, role FROM live_participants WHERE session_id = ${sessionId}::uuid AND removed_at IS NULL`) : none;
+  const turns = await tx.execute(sql`SELECT turn, status, answer_length FROM live_turns WHERE session_id = ${sessionId}::uuid`);
+  const open = clientIds.length ? await tx.execute(sql`SELECT coder_id, behaviour_code, start_event_id FROM live_open_states WHERE session_id = ${sessionId}::uuid`) : none;
+  const seen = clientIds.length
+    ? await tx.execute(sql`SELECT event_id, seq FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ANY(${toPgArray(clientIds)}::text[])`)
+    : none;
   const state: State = {
     status: session.status,
     createdBy: session.created_by,
-    ethogram: await ethograms.get(session.ethogram_version_id),
+    ethogram,
     participants: new Map(rowsOf<{ user_id: string; role: LiveRole }>(participants).map((r) => [r.user_id, r.role])),
     turns: new Map(rowsOf<{ turn: number; status: string; answer_length: number }>(turns).map((r) => [r.turn, { status: r.status, length: r.answer_length }])),
     open: new Map(rowsOf<{ coder_id: string; behaviour_code: string; start_event_id: string }>(open).map((r) => [`${r.coder_id} ${r.behaviour_code}`, r.start_event_id])),
@@ -215,6 +232,9 @@ async function applyClientEvent(ctx: ApplyCtx, actor: UserActor, event: ClientEv
       const turn = streamingTurn(state);
       if (turn === null) throw conflict('The model is not answering: there is nothing to stop.');
       store(event.id, 'stop', actor.id, { turn });
+      // The stop ends the answer in the log at once, whichever process streams it (or none: the process that did
+      // may have died); tokens still in flight from the stream are dropped.
+      endAnswer(ctx, turn, { status: 'stopped', finishReason: null, modelVersion: null, usage: null, error: null });
       return;
     }
     case 'comment':

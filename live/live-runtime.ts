@@ -7,6 +7,7 @@ import { LiveModelError, streamModel } from './model-stream.ts';
 import { SessionEthograms } from './session-ethogram.ts';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../core/db.ts';
+import { AppError } from '../core/errors.ts';
 
 export interface LiveRuntimeDeps {
   db: Db;
@@ -104,7 +105,7 @@ export class LiveRuntime {
       end ??= ended('complete', {});
     } catch (error) {
       if (error instanceof LiveModelError && error.reason === 'stopped') end = ended('stopped', {});
-      else end = ended('failed', { error: { reason: error instanceof LiveModelError ? error.reason : 'internal', message: error instanceof Error ? error.message : String(error) } });
+      else end = ended('failed', { error: failureOf(error) });
     }
     await Promise.allSettled(writes);
     await append(end);
@@ -117,6 +118,17 @@ export class LiveRuntime {
     for (const s of running) s.controller.abort();
     await Promise.allSettled(running.map((s) => s.done));
   }
+}
+
+/**
+ * Why an answer failed, for everyone in the room: the model API's failure in its words, a configuration problem
+ * found before calling (no key in the named variable, a key pointed at an origin not allowed) as the AppError
+ * says it; anything else is ours, said without internals.
+ */
+function failureOf(error: unknown): { reason: string; message: string } {
+  if (error instanceof LiveModelError) return { reason: error.reason, message: error.message };
+  if (error instanceof AppError) return { reason: error.id, message: error.message };
+  return { reason: 'internal', message: 'The answer failed on our side; try the prompt again.' };
 }
 
 /** The conversation so far as the model is sent it: each earlier turn's prompt and answer, then this prompt. */

@@ -88,8 +88,8 @@ export async function startFakeChatServer(options: FakeChatServerOptions = {}): 
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.on('error', () => {}); // a client that vanished mid-write is expected here, not a test failure
-    const text = await readBody(req);
-    const request: FakeChatRequest = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body: parseBody(text), aborted: false };
+    // Recorded on arrival, so a client that gives up while its body is still coming in is seen leaving too.
+    const request: FakeChatRequest = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, headers: req.headers, body: {}, aborted: false };
     requests.push(request);
     let gone = false;
     const wake = new Set<() => void>();
@@ -98,6 +98,9 @@ export async function startFakeChatServer(options: FakeChatServerOptions = {}): 
       if (!res.writableFinished) request.aborted = true;
       for (const w of wake) w();
     });
+    const text = await readBody(req);
+    if (text === null || gone) return;
+    request.body = parseBody(text);
     /** Waits `ms` (or forever when null); false when the client left or the server closed meanwhile. */
     const pause = (ms: number | null) =>
       new Promise<boolean>((resolve) => {
@@ -270,12 +273,16 @@ function sendError(res: ServerResponse, anthropic: boolean, status: number, type
   sendJson(res, status, anthropic ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: type } });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** The request body, or null when the client went away before sending all of it. */
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('error', () => resolve(null));
+    req.on('close', () => {
+      if (!req.complete) resolve(null);
+    });
   });
 }
 

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { io as connect, type Socket } from 'socket.io-client';
+import type { LiveEventView, PresenceView } from '../../live/live-events.ts';
+import { ApiClient } from '../support/clients.ts';
+import { startFakeChatServer, type FakeChatServer } from '../support/fake-chat-server.ts';
+import { postgresSkip } from '../support/requirements.ts';
+import { freePort, prepareProcessDatabase, startServerProcess, type ProcessDatabase, type ServerProcess } from '../support/server-process.ts';
+
+/**
+ * Live sessions across real server processes (`menagerie serve`): a crash and restart mid-session loses no
+ * acknowledged event (PGlite and PostgreSQL), and two processes on one PostgreSQL server share a session through
+ * the socket.io PostgreSQL adapter.
+ */
+
+let model: FakeChatServer;
+let db: ProcessDatabase;
+const servers: ServerProcess[] = [];
+const sockets: Socket[] = [];
+
+before(async () => {
+  model = await startFakeChatServer({ delayMs: 4 });
+  db = await prepareProcessDatabase([
+    { name: 'driver', role: 'researcher' },
+    { name: 'observer', role: 'researcher' },
+    { name: 'viewer', role: 'contributor' },
+  ]);
+});
+after(async () => {
+  for (const s of sockets) s.disconnect();
+  await Promise.all(servers.map((s) => s.stop('SIGKILL')));
+  await model.close();
+  await db.dispose();
+});
+
+type Ack = { ok?: true; seq?: number | null; duplicate?: boolean; error?: { id: string; message: string } };
+
+/** A participant as the browser client behaves: rejoins after reconnecting with the last seq it saw, resends unacked events. */
+class Participant {
+  readonly socket: Socket;
+  readonly received = new Map<number, LiveEventView>();
+  readonly presence: PresenceView[] = [];
+  lastSeq = 0;
+  sessionId = '';
+  readonly unacked = new Map<string, Record<string, unknown>>();
+  readonly acked = new Map<string, number>();
+  lastError = '';
+  constructor(url: string, token: string) {
+    this.socket = connect(url, { transports: ['websocket'], auth: { token }, reconnectionDelay: 100, reconnectionDelayMax: 300 });
+    sockets.push(this.socket);
+    this.socket.on('live:event', (e: LiveEventView) => this.take([e]));
+    this.socket.on('live:presence', (p: PresenceView) => this.presence.push(p));
+    this.socket.io.on('reconnect', () => void this.rejoin());
+  }
+  private take(events: LiveEventView[]) {
+    for (const e of events) {
+      this.received.set(e.seq, e);
+      this.lastSeq = Math.max(this.lastSeq, e.seq);
+    }
+  }
+  async join(sessionId: string) {
+    this.sessionId = sessionId;
+    const ack = await new Promise<{ ok?: true; events?: LiveEventView[]; error?: { message: string } }>((resolve) => this.socket.emit('live:join', { sessionId, sinceSeq: this.lastSeq }, resolve));
+    if (!ack.ok) throw new Error(`join failed: ${ack.error?.message}`);
+    this.take(ack.events!);
+  }
+  private async rejoin() {
+    await this.join(this.sessionId).catch(() => undefined);
+    for (const [id, event] of this.unacked) void this.deliver(id, event);
+  }
+  /** Sends until acknowledged (a timeout resends with the same id, as the browser client does); resolves with the ack. */
+  private deliver(id: string, event: Record<string, unknown>): Promise<Ack> {
+    return new Promise<Ack>((resolve) =>
+      this.socket.timeout(5000).emit('live:event', event, (err: Error | null, ack: Ack) => {
+        if (err) {
+          this.lastError = String(err);
+          if (this.unacked.has(id)) return void this.deliver(id, event).then(resolve);
+          return resolve({ error: { id: 'timeout', message: String(err) } });
+        }
+        if (ack?.ok && ack.seq) {
+          this.unacked.delete(id);
+          this.acked.set(id, ack.seq);
+        } else this.lastError = `${ack?.error?.id}: ${ack?.error?.message}`;
+        resolve(ack);
+      }),
+    );
+  }
+  send(event: Record<string, unknown>) {
+    const id = randomUUID();
+    const full = { id, sessionId: this.sessionId, ...event };
+    this.unacked.set(id, full);
+    return this.deliver(id, full);
+  }
+  events<T extends LiveEventView['type']>(type: T) {
+    return [...this.received.values()].filter((e): e is LiveEventView<T> => e.type === type).sort((a, b) => a.seq - b.seq);
+  }
+  async until(predicate: () => boolean, what: string, ms = 20_000) {
+    const deadline = Date.now() + ms;
+    while (!predicate()) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${what} (connected: ${this.socket.connected}, acked: ${this.acked.size}, unacked: ${this.unacked.size}, last error: ${this.lastError})`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+async function openSession(server: ServerProcess): Promise<string> {
+  const api = new ApiClient(server.url, db.users.driver!.token);
+  const res = await api.post('/live-sessions', {
+    title: 'Across processes',
+    ethogramVersionId: db.versionId,
+    target: { provider: 'openai-compatible', model: 'tiny', baseUrl: model.openaiBaseUrl },
+  });
+  assert.equal(res.status, 201, res.text);
+  for (const [name, role] of [['observer', 'observer'], ['viewer', 'viewer']] as const) {
+    const added = await api.post(`/live-sessions/${res.body.id}/participants`, { email: db.users[name]!.email, role });
+    assert.equal(added.status, 201, added.text);
+  }
+  return res.body.id;
+}
+
+test('a server crash mid-session loses no acknowledged event: after the restart the log holds each one once, and the session carries on', { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  // This test codes faster than a person would (to have codes in flight at the crash): lift the flood limit.
+  const fast = { MENAGERIE_LIVE_EVENTS_PER_SECOND: '1000', MENAGERIE_LIVE_EVENT_BURST: '1000' };
+  let server = await startServerProcess(db, port, fast);
+  servers.push(server);
+  const sessionId = await openSession(server);
+  const driver = new Participant(server.url, db.users.driver!.token);
+  const observer = new Participant(server.url, db.users.observer!.token);
+  await driver.join(sessionId);
+  await observer.join(sessionId);
+  model.setReply(Array.from({ length: 600 }, (_, i) => `w${i} `), 8);
+  assert.equal((await driver.send({ type: 'prompt', text: 'Talk for a while' })).ok, true);
+  await observer.until(() => observer.events('tokens').length > 0, 'tokens');
+
+  // Code steadily; crash the server while codes are in flight.
+  let coding = true;
+  const offsetSoFar = () => observer.events('tokens').reduce((n, e) => Math.max(n, e.payload.offset + e.payload.text.length), 0);
+  const codingLoop = (async () => {
+    while (coding) {
+      void observer.send({ type: 'code', behaviourCode: 'SYC-CAVE', at: { turn: 0, offset: offsetSoFar() } });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  })();
+  await observer.until(() => observer.acked.size >= 15, '15 acknowledged codes').catch((e) => {
+    throw new Error(`${e.message}\nserver log: ${server.stderr().slice(0, 3000)}`);
+  });
+
+  await server.stop('SIGKILL');
+  const ackedBeforeCrash = new Map(observer.acked);
+  await new Promise((r) => setTimeout(r, 200));
+  server = await startServerProcess(db, port, fast);
+  servers.push(server);
+  await observer.until(() => observer.socket.connected && observer.unacked.size === 0 && observer.acked.size > ackedBeforeCrash.size + 5, 'reconnection and more codes');
+  coding = false;
+  await codingLoop;
+  await observer.until(() => observer.unacked.size === 0, 'the outbox to empty');
+
+  const log = await new ApiClient(server.url, db.users.driver!.token).get(`/live-sessions/${sessionId}/events?limit=100000`);
+  assert.equal(log.status, 200);
+  const items = log.body.items as LiveEventView[];
+  assert.deepEqual(items.map((e) => e.seq), items.map((_, i) => i + 1), 'seq numbers are gapless');
+  const byId = new Map<string, number>();
+  for (const e of items) byId.set(e.id, (byId.get(e.id) ?? 0) + 1);
+  for (const [id, seq] of observer.acked) {
+    assert.equal(byId.get(id), 1, `acknowledged event ${id} is in the log once`);
+    assert.equal(items[seq - 1]!.id, id, 'at the sequence number it was acknowledged with');
+  }
+  assert.ok(ackedBeforeCrash.size >= 15);
+
+  // The answer whose stream died with the process is still marked streaming: the driver stops it and goes on.
+  await driver.until(() => driver.socket.connected, 'the driver to reconnect');
+  const stop = await driver.send({ type: 'stop' });
+  assert.equal(stop.ok, true, JSON.stringify(stop));
+  model.setReply(['after ', 'the ', 'restart'], 4);
+  const next = await driver.send({ type: 'prompt', text: 'Still there?' });
+  assert.equal(next.ok, true, JSON.stringify(next));
+  await driver.until(() => driver.events('answer.ended').some((e) => e.payload.turn === 1 && e.payload.status === 'complete'), 'the next answer');
+});
+
+test('two server processes on one PostgreSQL server share a session: tokens, codes, presence, stop and removal cross between them', { skip: postgresSkip(), timeout: 120_000 }, async () => {
+  const [a, b] = await Promise.all([startServerProcess(db, await freePort()), startServerProcess(db, await freePort())]);
+  servers.push(a, b);
+  const sessionId = await openSession(a);
+  const driver = new Participant(a.url, db.users.driver!.token);
+  const observer = new Participant(b.url, db.users.observer!.token);
+  const viewer = new Participant(b.url, db.users.viewer!.token);
+  await driver.join(sessionId);
+  await observer.join(sessionId);
+  await viewer.join(sessionId);
+
+  // Presence is gathered from both processes' sockets.
+  await driver.until(() => (driver.presence.at(-1)?.present.length ?? 0) === 3, 'three people present on process A');
+
+  model.setReply(Array.from({ length: 40 }, (_, i) => `t${i} `), 3);
+  await driver.send({ type: 'prompt', text: 'Hello from A' });
+  await viewer.until(() => viewer.events('answer.ended').length === 1, 'the answer on process B');
+  const streamed = viewer.events('tokens').map((e) => e.payload.text).join('');
+  assert.equal(streamed, Array.from({ length: 40 }, (_, i) => `t${i} `).join(''));
+
+  const code = await observer.send({ type: 'code', behaviourCode: 'SYC-CAVE', at: { turn: 0, offset: 4 } });
+  assert.equal(code.ok, true, JSON.stringify(code));
+  await driver.until(() => driver.events('code').some((e) => e.seq === code.seq), 'the code made on B to reach A');
+
+  // A stop sent through B ends the answer A is streaming.
+  model.setReply(Array.from({ length: 2000 }, (_, i) => `long${i} `), 10);
+  const driverOnB = new Participant(b.url, db.users.driver!.token);
+  await driverOnB.join(sessionId);
+  await driver.send({ type: 'prompt', text: 'Go on and on' });
+  await driverOnB.until(() => driverOnB.events('tokens').some((e) => e.payload.turn === 1), 'the long answer on B');
+  assert.equal((await driverOnB.send({ type: 'stop' })).ok, true);
+  await driver.until(() => driver.events('answer.ended').some((e) => e.payload.turn === 1), 'the stop to end the answer');
+  assert.equal(driver.events('answer.ended').find((e) => e.payload.turn === 1)!.payload.status, 'stopped');
+  const deadline = Date.now() + 5000;
+  while (!model.requests.at(-1)!.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(model.requests.at(-1)!.aborted, true, 'process A stopped calling the model');
+
+  // Removing the observer through A drops their socket on B from the room at once.
+  const removed = new Promise<unknown>((resolve) => observer.socket.once('live:removed', resolve));
+  const res = await new ApiClient(a.url, db.users.driver!.token).delete(`/live-sessions/${sessionId}/participants/${db.users.observer!.id}`);
+  assert.equal(res.status, 204);
+  await removed;
+  const refused = await observer.send({ type: 'comment', text: 'still here?' });
+  assert.equal(refused.error?.id, 'forbidden');
+});

@@ -13,6 +13,7 @@ import './enhancers/ethogram-file.ts';
 import './enhancers/import-upload.ts';
 import './enhancers/import-progress.ts';
 import './enhancers/job-progress.ts';
+import './enhancers/live-room.ts';
 import './enhancers/review-queue.ts';
 import './enhancers/similar-check.ts';
 import './enhancers/tag-autocomplete.ts';

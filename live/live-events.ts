@@ -138,7 +138,8 @@ export interface LiveSessionView {
   behaviours: Array<{ code: string; name: string; kind: 'event' | 'state'; hotkey: string | null; colour: string; category: string; modifierSets: string[] }>;
   modifierSets: Array<{ key: string; name: string; values: string[] }>;
   participants: Array<{ userId: string; displayName: string; role: 'driver' | 'observer' | 'viewer' }>;
-  me: { userId: string; role: 'driver' | 'observer' | 'viewer'; owner: boolean };
+  /** `role` is null for an admin looking in without being a participant (they watch, and send nothing). */
+  me: { userId: string; role: 'driver' | 'observer' | 'viewer' | null; owner: boolean };
   lastSeq: number;
   observationId: string | null;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { UserActor } from '../accounts/actor.ts';
+import { sha256 } from '../accounts/sessions.ts';
 import { rowsOf, type Db } from '../core/db.ts';
 import { notFound } from '../core/errors.ts';
 import type { LiveSessionRef } from '../core/policy.ts';
@@ -91,4 +92,21 @@ export async function readLog(db: Db, session: Pick<LiveSessionRow, 'id' | 'blin
 /** Whether a stored event is hidden from other participants while the (blind) session is open. */
 export function isPrivateWhileBlind(event: Pick<LiveEventView, 'type'>): boolean {
   return event.type === 'code' || event.type === 'undo';
+}
+
+/** An invitation as its link's landing page shows it, before it is accepted (the token is stored hashed). */
+export interface InviteLookup { role: LiveRole; sessionId: string; title: string; status: LiveSessionStatus; ownerName: string; createdBy: string }
+
+/** A read for the join page only: acceptInvite (participants.command.ts) does the checks that matter, in its transaction. */
+export async function findInvite(db: Db, token: string): Promise<InviteLookup | undefined> {
+  return rowsOf<InviteLookup>(
+    await db.execute(sql`SELECT i.role, s.id AS "sessionId", s.title, s.status, u.display_name AS "ownerName", s.created_by AS "createdBy"
+      FROM live_invites i JOIN live_sessions s ON s.id = i.session_id JOIN users u ON u.id = s.created_by
+      WHERE i.token_hash = ${sha256(token)} AND i.revoked_at IS NULL`),
+  )[0];
+}
+
+/** Whether the person was a participant and has been removed (an old invitation does not let them back in). */
+export async function wasRemoved(db: Db, sessionId: string, userId: string): Promise<boolean> {
+  return rowsOf(await db.execute(sql`SELECT 1 FROM live_participants WHERE session_id = ${sessionId}::uuid AND user_id = ${userId}::uuid AND removed_at IS NOT NULL`)).length > 0;
 }

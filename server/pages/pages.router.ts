@@ -12,6 +12,7 @@ import { ethogramPages } from './ethograms.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
 import { jobPages } from './jobs.pages.ts';
+import { livePages } from './live.pages.ts';
 import { observationPages } from './observations.pages.ts';
 import { reviewPages } from './review.pages.ts';
 
@@ -32,5 +33,6 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(agreementPages(deps));
   router.use(reviewPages(deps));
   router.use(assignmentPages(deps));
+  router.use(livePages(deps));
   return router;
 }

@@ -1,7 +1,7 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import type { UserActor } from '../../accounts/actor.ts';
 import { AppError } from '../../core/errors.ts';
-import { authorize } from '../../core/policy.ts';
+import { can } from '../../core/policy.ts';
 import { fieldErrors } from '../../core/validation.ts';
 import { clientEventSchema, cursorSchema, joinSchema, LIVE_SOCKET, type LiveEventView, type LiveSessionView, type PresenceView } from '../../live/live-events.ts';
 import { LiveRuntime } from '../../live/live-runtime.ts';
@@ -23,10 +23,13 @@ export const sessionRoom = (sessionId: string) => `live:${sessionId}`;
 /** Each participant's own room in a session: their blind codes, and their removal, go there. */
 export const participantRoom = (sessionId: string, userId: string) => `live:${sessionId}:u:${userId}`;
 
-const hubs = new WeakMap<AppDeps, { io: SocketServer; runtime: LiveRuntime }>();
+/** What HTTP routes reach live sessions through: the socket server, the runtime, and a presence refresh. */
+export interface LiveHub { io: SocketServer; runtime: LiveRuntime; refreshPresence(sessionId: string): Promise<void> }
+
+const hubs = new WeakMap<AppDeps, LiveHub>();
 
 /** The live runtime and socket server createApp built for these deps (HTTP routes publish through them). */
-export function liveHubOf(deps: AppDeps): { io: SocketServer; runtime: LiveRuntime } {
+export function liveHubOf(deps: AppDeps): LiveHub {
   const hub = hubs.get(deps);
   if (!hub) throw new Error('Live sessions are attached by createApp before routes run.');
   return hub;
@@ -58,7 +61,7 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     },
     onError: (message, detail) => deps.logger.error(message, detail),
   });
-  hubs.set(deps, { io, runtime });
+  hubs.set(deps, { io, runtime, refreshPresence: (sessionId) => presence(sessionId) });
   io.on(STOP_ACROSS, (sessionId: unknown) => {
     if (typeof sessionId === 'string') runtime.stopLocal(sessionId);
   });
@@ -97,10 +100,11 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
         const session = await findLiveSession(deps.db, parsed.data.sessionId);
         if (!session) throw new AppError('not_found', 'That live session was not found.');
         const ref = await sessionRef(deps.db, session, actor);
-        authorize(actor, 'live.join', ref);
+        if (!can(actor, 'live.join', ref)) throw new AppError('forbidden', 'You are not a participant of this session: ask its owner for an invitation link.');
         blindOpen.set(session.id, session.blind && session.status === 'open');
-        const role = ref.role ?? 'viewer';
-        socket.data.live = { ...socket.data.live, [session.id]: role };
+        const role = ref.role;
+        // An admin looking in without a role is shown as such in presence; the log refuses anything they send.
+        socket.data.live = { ...socket.data.live, [session.id]: role ?? 'admin (visiting)' };
         await socket.join([sessionRoom(session.id), participantRoom(session.id, actor.id)]);
         const [events, participants, ethogram] = await Promise.all([
           readLog(deps.db, session, actor.id, parsed.data.sinceSeq),
@@ -175,11 +179,12 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
  * After a participant change commits: the removed person's sockets (in every process) leave the session and are
  * told so; anyone whose role changed gets it on their next join. Then everyone sees the new presence.
  */
-export async function applyParticipantChange(io: SocketServer, sessionId: string, change: { userId: string; role: string | null }): Promise<void> {
+export async function applyParticipantChange(hub: LiveHub, sessionId: string, change: { userId: string; role: string | null }): Promise<void> {
   if (change.role !== null) return;
   const own = participantRoom(sessionId, change.userId);
-  io.to(own).emit(LIVE_SOCKET.removed, { sessionId, message: 'You were removed from this session by its owner.' });
-  io.in(own).socketsLeave([sessionRoom(sessionId), own]);
+  hub.io.to(own).emit(LIVE_SOCKET.removed, { sessionId, message: 'You were removed from this session by its owner.' });
+  hub.io.in(own).socketsLeave([sessionRoom(sessionId), own]);
+  await hub.refreshPresence(sessionId).catch(() => undefined);
 }
 
 function requireUser(socket: Socket): UserActor {

@@ -54,7 +54,7 @@ export function liveApi(deps: AppDeps): Router {
   const hub = () => liveHubOf(deps);
   const published = async (sessionId: string, change: ParticipantChange) => {
     hub().runtime.publish(sessionId, [change.event]);
-    await applyParticipantChange(hub().io, sessionId, change);
+    await applyParticipantChange(hub(), sessionId, change);
   };
 
   router.post('/live-sessions', async (req, res) => {

@@ -14,6 +14,7 @@ import { ethogramOperations } from './ethogram-operations.ts';
 import { agreementOperations } from './agreement-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
+import { liveOperations } from './live-operations.ts';
 import { reviewOperations } from './review-operations.ts';
 import { similarAndTagOperations } from './similar-tag-operations.ts';
 import type { Operation } from './operation.ts';
@@ -48,6 +49,7 @@ export const operations: Operation[] = [
   ...captureOperations,
   ...importOperations,
   ...jobOperations,
+  ...liveOperations,
   ...classifierOperations,
   ...ethogramOperations,
   // Accounts

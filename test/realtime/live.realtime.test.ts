@@ -365,3 +365,25 @@ test('presence: everyone sees who is here with their role', async () => {
   while (latest().length !== 1 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(latest().map((p) => p.role), ['driver']);
 });
+
+test('oversized events are refused: a comment over the limit with the reason, a payload over the socket limit closes that connection only', async () => {
+  const id = await openSession();
+  const watcher = new Client(viewer);
+  const other = new Client(observer);
+  await watcher.join(id);
+  await other.join(id);
+  const long = await watcher.send({ sessionId: id, type: 'comment', text: 'x'.repeat(2001) });
+  assert.equal(long.error?.id, 'validation_failed');
+  assert.match(long.error!.message, /at most 2000 characters/);
+  const huge = await watcher.send({ sessionId: id, type: 'prompt', text: 'y'.repeat(20_001) });
+  assert.match(huge.error!.message, /at most 20000 characters/);
+
+  // Beyond MENAGERIE_BODY_LIMIT (2 MB) socket.io drops the connection before anything is parsed.
+  const closed = new Promise<string>((resolve) => watcher.socket.once('disconnect', resolve));
+  watcher.socket.emit('live:event', { id: randomUUID(), sessionId: id, type: 'comment', text: 'z'.repeat(3 * 1024 * 1024) });
+  assert.match(await closed, /transport (close|error)/);
+  // Everyone else is still served, and nothing of the oversized event was stored.
+  assert.equal((await other.send({ sessionId: id, type: 'comment', text: 'still here' })).ok, true);
+  const log = await actors.researcher.api.get(`/live-sessions/${id}/events`);
+  assert.deepEqual(log.body.items.filter((e: LiveEventView) => e.type === 'comment').map((e: LiveEventView<'comment'>) => e.payload.text), ['still here']);
+});

@@ -13,6 +13,7 @@ import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
 import { jobPages } from './jobs.pages.ts';
 import { livePages } from './live.pages.ts';
+import { liveSummaryPages } from './live-summary.pages.ts';
 import { observationPages } from './observations.pages.ts';
 import { reviewPages } from './review.pages.ts';
 
@@ -33,6 +34,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(agreementPages(deps));
   router.use(reviewPages(deps));
   router.use(assignmentPages(deps));
+  router.use(liveSummaryPages(deps));
   router.use(livePages(deps));
   return router;
 }

@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../core/db.ts';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -228,6 +230,26 @@ test('drive, watch and code a live session together', options, async () => {
   assert.ok(log.some((e) => e.type === 'session.ended'));
   assert.equal(model.requests.length, 1);
   assert.equal(model.requests[0]!.body.temperature, 0.2);
+
+  // The driver (the owner) opens the summary, accepts every code, and files the session as an observation.
+  await Promise.all([driver.waitForURL(`${app.url}/live/${sessionId}/summary`), driver.click('[data-live="summary-link"]')]);
+  assert.match((await driver.textContent('main')) ?? '', /Oskar Observer/, 'the observer\'s codes are on the summary');
+  await driver.check('input[name="rest"][value="accept"]');
+  await Promise.all([driver.waitForURL(`${app.url}/live/${sessionId}/summary`), driver.click('button:has-text("Save decisions")')]);
+  driver.once('dialog', (dialog) => void dialog.accept());
+  await Promise.all([driver.waitForSelector('[data-testid="filed"] a'), driver.click('button:has-text("File as an observation")')]);
+  await Promise.all([driver.waitForURL(/\/observations\/[0-9a-f-]{36}$/), driver.click('[data-testid="filed"] a')]);
+  const observationId = driver.url().split('/').pop()!;
+  const filed = (await findLiveSession(app.deps.db, sessionId))!;
+  assert.equal(filed.observationId, observationId);
+  assert.match((await driver.textContent('main')) ?? '', /in Rome/, 'the observation shows the transcript');
+  const codings = rowsOf<{ coder_id: string; method: string; status: string; code: string }>(
+    await app.deps.db.execute(sql`SELECT c.coder_id, c.method, c.status, b.code FROM codings c JOIN behaviours b ON b.id = c.behaviour_id
+      WHERE c.observation_id = ${observationId}::uuid ORDER BY c.char_start`),
+  );
+  // The two points and the state; the span was undone, so it is not filed.
+  assert.deepEqual(codings.map((c) => c.code).sort(), ['DEG-GLITCH', 'FAB-FACT', 'SYC-DELUSION']);
+  assert.ok(codings.every((c) => c.coder_id === observerId && c.method === 'live' && c.status === 'accepted'));
 
   const ignore = (e: string) => /Failed to load resource/.test(e);
   assert.deepEqual(driverErrors.filter((e) => !ignore(e)), [], 'no script errors for the driver');

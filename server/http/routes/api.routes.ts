@@ -9,6 +9,7 @@ import { ethogramsApi } from './ethograms.routes.ts';
 import { importsApi } from './imports.routes.ts';
 import { jobsApi } from './jobs.routes.ts';
 import { liveApi } from './live.routes.ts';
+import { liveSummaryApi } from './live-summary.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
 import { reviewApi } from './review.routes.ts';
@@ -31,6 +32,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(reviewApi(deps));
   router.use(assignmentsApi(deps));
   router.use(liveApi(deps));
+  router.use(liveSummaryApi(deps));
   router.use(openApiRoute(deps));
   return router;
 }

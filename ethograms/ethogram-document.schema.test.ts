@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -88,8 +88,11 @@ interface State {
 }
 
 async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date): Promise<Appended[]> {
-  const session = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string; ethogram_version_id: string }>(
-    await tx.execute(sql`SELECT status, last_seq, created_by, ethogram_version_id FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE`),
+  // The lock and the turns in one round trip: a batch of tokens costs three (this, the writes, the commit).
+  const session = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string; turns: Array<[number, string, number]> }>(
+    await tx.execute(sql`SELECT s.status, s.last_seq, s.created_by,
+        (SELECT coalesce(json_agg(json_build_array(t.turn, t.status, t.answer_length)), '[]'::json) FROM live_turns t WHERE t.session_id = s.id) AS turns
+      FROM live_sessions s WHERE s.id = ${sessionId}::uuid FOR UPDATE OF s`),
   )[0];
   if (!session) throw notFound('That live session');
   const clientIds = items.flatMap((i) => (i.kind === 'client' ? [i.event.id] : []));
@@ -97,7 +100,6 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
   // A batch of the model's tokens needs only the turns; people's events need who they are and what is open.
   const none = { rows: [] };
   const participants = clientIds.length ? await tx.execute(sql`SELECT user_id, role FROM live_participants WHERE session_id = ${sessionId}::uuid AND removed_at IS NULL`) : none;
-  const turns = await tx.execute(sql`SELECT turn, status, answer_length FROM live_turns WHERE session_id = ${sessionId}::uuid`);
   const open = clientIds.length ? await tx.execute(sql`SELECT coder_id, behaviour_code, start_event_id FROM live_open_states WHERE session_id = ${sessionId}::uuid`) : none;
   const seen = clientIds.length
     ? await tx.execute(sql`SELECT event_id, seq FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ANY(${toPgArray(clientIds)}::text[])`)
@@ -107,7 +109,7 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
     createdBy: session.created_by,
     ethogram,
     participants: new Map(rowsOf<{ user_id: string; role: LiveRole }>(participants).map((r) => [r.user_id, r.role])),
-    turns: new Map(rowsOf<{ turn: number; status: string; answer_length: number }>(turns).map((r) => [r.turn, { status: r.status, length: r.answer_length }])),
+    turns: new Map(session.turns.map(([turn, status, length]) => [turn, { status, length }])),
     open: new Map(rowsOf<{ coder_id: string; behaviour_code: string; start_event_id: string }>(open).map((r) => [`${r.coder_id} ${r.behaviour_code}`, r.start_event_id])),
     seen: new Map(rowsOf<{ event_id: string; seq: number }>(seen).map((r) => [r.event_id, r.seq])),
   };
@@ -150,17 +152,19 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
   if (stored.length === 0) return results;
 
   for (const write of writes) await write();
-  for (const [turn, text] of appendsToAnswer) {
-    await tx.execute(sql`UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, updated_at = ${at}::timestamptz
-      WHERE session_id = ${sessionId}::uuid AND turn = ${turn}`);
-  }
+  // The answers, the events and the session's counter in one statement (data-modifying CTEs, one round trip).
+  const changes = [...appendsToAnswer].map(
+    ([turn, text]) => sql`UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, updated_at = ${at}::timestamptz
+      WHERE session_id = ${sessionId}::uuid AND turn = ${turn}`,
+  );
   const values = stored.map(
     (e) => sql`(${sessionId}::uuid, ${e.seq}, ${e.id}, ${e.type}, ${e.actorId}::uuid, ${JSON.stringify(e.payload)}::jsonb, ${at}::timestamptz)`,
   );
-  await tx.execute(sql`INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at) VALUES ${sql.join(values, sql`, `)}`);
-  await tx.execute(sql`UPDATE live_sessions SET last_seq = ${seq}, status = ${state.status},
+  changes.push(sql`INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at) VALUES ${sql.join(values, sql`, `)}`);
+  changes.push(sql`UPDATE live_sessions SET last_seq = ${seq}, status = ${state.status},
       ended_at = CASE WHEN ${state.status} <> 'open' AND ended_at IS NULL THEN ${at}::timestamptz ELSE ended_at END
       WHERE id = ${sessionId}::uuid`);
+  await tx.execute(sql`WITH ${sql.join(changes.map((c, i) => sql`${sql.raw(`change_${i}`)} AS (${c})`), sql`, `)} SELECT 1`);
   return results;
 }
 

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { excerpt, snippetMarkers, snippetSegments } from './observation.presenter.ts';

@@ -3,8 +3,10 @@
 // with Node's test runner (each file in its own process, two at a time on these 2-core machines).
 //   MENAGERIE_TEST_DATABASE_URL=postgres://...  run against a PostgreSQL server instead of PGlite
 //   npm test -- path/to/file.test.ts ...        run only those files
+//   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
+//                                               never open the test database, so they ran already in the PGlite pass)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +23,20 @@ function findTests(dir) {
 }
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const files = (requested.length ? requested : findTests(root)).sort();
+const marker = /^\/\/ @database-free:/m;
+// A marked file must not reach the test database; a mistaken marker would hide it from the PostgreSQL pass.
+const usesDatabase = /startTestApp|createTestDatabase|prepareProcessDatabase|MENAGERIE_TEST_DATABASE_URL/;
+const all = (requested.length ? requested : findTests(root)).sort();
+const databaseFree = all.filter((f) => marker.test(readFileSync(path.join(root, f), 'utf8')));
+for (const f of databaseFree) {
+  if (usesDatabase.test(readFileSync(path.join(root, f), 'utf8'))) {
+    console.error(`${f} is marked @database-free but uses the test database: remove the marker.`);
+    process.exit(1);
+  }
+}
+const skipDatabaseFree = process.env.MENAGERIE_TEST_DATABASE_ONLY === '1';
+const files = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : all;
+if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);
 const env = { ...process.env };
 const tmp = path.join(root, '.tmp');
 mkdirSync(tmp, { recursive: true });

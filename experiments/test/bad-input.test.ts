@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** Each bad input fails up front with a stable error id and a message naming the problem. */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * Golden fixtures: for each architecture (GPT-2 F32, Llama BF16 with GQA, Qwen2 with q/k/v biases and sharded
  * weights, NeoX F16 with partial rotary), the engine's logits and every hooked activation match the float64 PyTorch

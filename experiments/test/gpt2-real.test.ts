@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * Optional: with a real GPT-2 small folder named by MENAGERIE_GPT2_DIR (config.json, model.safetensors, tokenizer),
  * the TransformerLens reference values hold: loss on "Hello world!" with BOS is 5.331856 ± 4e-5, the tokens are

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** Hook replacement, cache selection and early stop, checked against the reference where it has an answer. */
 import assert from 'node:assert/strict';
 import path from 'node:path';

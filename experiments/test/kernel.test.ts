@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The WebAssembly SIMD matmul kernel against a plain-JS reference, for each weight dtype and awkward sizes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * The key/value cache: greedy generation one position per step gives exactly (bit for bit) the tokens and logits of
  * recomputing the whole sequence each step, on every fixture architecture; hooks see the new positions only, with

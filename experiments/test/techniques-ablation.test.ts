@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `ablation` technique: zero ablation of a head is removing its result; mean ablation; neurons; metrics; bad params. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `attention` technique: patterns per layer and head with token labels, selections, bad params. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `cache` technique: activations as nested arrays in their shapes, selections, last-position documents, bad params. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

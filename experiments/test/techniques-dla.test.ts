@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `dla` technique: the parts (embeddings, heads, attention biases, MLPs, final biases) sum to the logit difference. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * generate, steering and runTechnique: greedy generation equals the argmax of full forward passes; sampling is
  * reproducible from its seed; steering with coefficient 0 changes nothing (tokens and logits bit for bit) and a

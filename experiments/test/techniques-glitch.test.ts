@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * glitch-tokens on a test-made GPT-2-shaped model whose embedding (tied) rows are a shared offset plus noise, where
  * the reference tokens (bytes never in UTF-8) and three "planted" tokens are left at the shared offset, as rows that

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * Optional: with a real GPT-2 small folder named by MENAGERIE_GPT2_DIR, the techniques find what TransformerLens'
  * demos report: head 5.5 is the top induction head on repeated random tokens (TL demos/Main_Demo.ipynb); on the IOI

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /**
  * The `head-scores` technique. A hand-built 2-layer attention-only GPT-2 model (written here, weights set by hand)
  * has a previous-token head (layer 0, head 2) and an induction head (layer 1, head 1); head-scores must find them.

@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `logit-lens` technique on the GPT-2, Llama and NeoX fixtures: the last layer is the model's own logits. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

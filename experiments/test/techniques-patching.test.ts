@@ -1,3 +1,4 @@
+// @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 /** The `patching` technique: endpoints 0 and 1, head patching, progress, cancellation, mismatched prompts. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

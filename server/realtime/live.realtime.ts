@@ -37,6 +37,8 @@ export function liveHubOf(deps: AppDeps): LiveHub {
 
 /** Sent between server processes (through the adapter) to stop an answer whichever process streams it. */
 const STOP_ACROSS = 'live:stop-answer';
+/** Sent between server processes with each batch of committed events, for each to deliver to its own sockets. */
+const RELAY_ACROSS = 'live:relay-events';
 
 /**
  * The socket side of live sessions (contract: live/live-events.ts and live/README.md):
@@ -66,13 +68,35 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     if (typeof sessionId === 'string') runtime.stopLocal(sessionId);
   });
 
-  const publish = (sessionId: string, events: LiveEventView[]) => {
+  // Each process delivers to its own sockets. This process's clients get a committed event at once; the other
+  // processes get the batch in one server-side message (one NOTIFY through the adapter, not one per event, and no
+  // process's local delivery waits for the database round trip the adapter's own broadcasts make first).
+  const deliver = (sessionId: string, events: LiveEventView[]) => {
     for (const event of events) {
       if (event.type === 'session.ended') blindOpen.set(sessionId, false);
       const hidden = blindOpen.get(sessionId) === true && isPrivateWhileBlind(event) && event.actorId;
-      io.to(hidden ? participantRoom(sessionId, event.actorId!) : sessionRoom(sessionId)).emit(LIVE_SOCKET.event, event);
+      io.local.to(hidden ? participantRoom(sessionId, event.actorId!) : sessionRoom(sessionId)).emit(LIVE_SOCKET.event, event);
     }
   };
+  const publish = (sessionId: string, events: LiveEventView[]) => {
+    if (events.length === 0) return;
+    deliver(sessionId, events);
+    if (deps.realtimeAdapter) io.serverSideEmit(RELAY_ACROSS, sessionId, events);
+  };
+  io.on(RELAY_ACROSS, (sessionId: unknown, events: unknown) => {
+    if (typeof sessionId !== 'string' || !Array.isArray(events)) return;
+    // Another process's session: whether it is blind (and still open) is learnt here on first sight.
+    if (!blindOpen.has(sessionId)) {
+      void findLiveSession(deps.db, sessionId)
+        .then((s) => {
+          if (s) blindOpen.set(sessionId, s.blind && s.status === 'open');
+          deliver(sessionId, events as LiveEventView[]);
+        })
+        .catch(() => undefined);
+      return;
+    }
+    deliver(sessionId, events as LiveEventView[]);
+  });
 
   const presence = async (sessionId: string) => {
     const sockets = await io.in(sessionRoom(sessionId)).fetchSockets();

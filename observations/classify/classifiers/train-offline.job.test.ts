@@ -34,7 +34,8 @@ const corpus = syntheticCorpus({
 let withdrawnObservation: string;
 
 before(async () => {
-  app = await startTestApp({ loadStarter: true });
+  // The test runs the job's handler itself: no in-process worker may claim the same job meanwhile.
+  app = await startTestApp({ loadStarter: true, config: { inprocessWorker: false } });
   ethogram = await ensureStarterEthogram(app.deps.db);
   actors = await makeActors(app);
   for (const [i, example] of corpus.entries()) {

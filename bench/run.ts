@@ -8,11 +8,13 @@
 //   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
 //   BENCH_ONLY=offline                  only the offline classifier (train on 10,000 generated observations, predict)
 //   BENCH_ONLY=classify                 only the classification job (1,000 observations judged through the queue, 50 ms judge)
+//   BENCH_ONLY=live                     only live sessions (1 session of 50 observers + 20 of 5 over socket.io, PostgreSQL and PGlite)
 import { agreementBench } from './agreement.bench.ts';
 import { classifyBench } from './classify.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
+import { liveBench } from './live.bench.ts';
 import { offlineBench } from './offline.bench.ts';
 import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
@@ -36,6 +38,17 @@ if (only === 'classify') {
   try {
     console.log('\n[classify] 1,000 observations judged through the job queue, judge answering in 50 ms');
     figures.push(...(await classifyBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
+if (only === 'live') {
+  try {
+    console.log('\n[live] live sessions: 1 session of 50 observers + 20 of 5, 200-token answers at 15 ms a token, observers coding');
+    figures.push(...(await liveBench(server, quick)));
   } finally {
     server?.stop();
   }
@@ -105,6 +118,8 @@ if (only !== 'engine') try {
   figures.push(...(await classifyBench(server, quick)));
   console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
   figures.push(...(await agreementBench(server, quick)));
+  console.log('\n[live] live sessions: 1 session of 50 observers + 20 of 5, 200-token answers at 15 ms a token, observers coding');
+  figures.push(...(await liveBench(server, quick)));
 } finally {
   server?.stop();
 }

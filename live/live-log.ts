@@ -66,6 +66,12 @@ export class LiveLog {
   }
 
   private async applyBatch(sessionId: string, slots: Slot[]): Promise<void> {
+    const tokens = slots.map((s) => s.item).filter((i): i is Extract<LogItem, { type: 'tokens' }> => i.kind === 'server' && i.type === 'tokens');
+    if (tokens.length === slots.length && tokens.every((t) => t.turn === tokens[0]!.turn)) {
+      const results = await appendTokens(this.db, sessionId, tokens[0]!.turn, tokens.map((t) => t.text), this.now());
+      slots.forEach((s, i) => (s.result = results[i]));
+      return;
+    }
     // Read before the transaction: on PGlite (one connection) a query on the root handle inside it would wait
     // for the transaction to end, forever.
     const ethogram = await this.ethogramOf(sessionId);
@@ -400,4 +406,38 @@ export async function appendInTransaction<T extends StoredEventType>(tx: Db, ses
     VALUES (${sessionId}::uuid, ${seq}, ${id}, ${type}, ${actorId}::uuid, ${JSON.stringify(payload)}::jsonb, ${iso}::timestamptz)`);
   await tx.execute(sql`UPDATE live_sessions SET last_seq = ${seq}${type === 'session.filed' ? sql`, status = 'filed'` : sql``} WHERE id = ${sessionId}::uuid`);
   return { seq, id, type, actorId, payload, at: iso };
+}
+
+/**
+ * The hot path: a batch that is only the model's tokens for one answer (nearly every batch while a model
+ * streams) is one statement in one round trip, instead of a transaction of three. It appends the text to the
+ * answer only if that answer is still streaming, takes the next sequence number only if it did (no gaps), and
+ * stores the tokens as one event at the offset the answer had. The session row is locked by the statement's
+ * lock, taken first as the transactional path takes it, so numbering stays in order with every other writer.
+ */
+async function appendTokens(db: Db, sessionId: string, turn: number, texts: string[], now: Date): Promise<Appended[]> {
+  const text = texts.join('');
+  const none = texts.map((): Appended => ({ seq: null, events: [], duplicate: false }));
+  if (text === '') return none;
+  const at = now.toISOString();
+  const id = randomUUID();
+  const row = rowsOf<{ seq: number; offset: number }>(
+    // The session row is locked first (the answer's UPDATE waits on it), in the order every other writer locks.
+    await db.execute(sql`WITH session AS (SELECT id FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE),
+      answer AS (
+        UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, updated_at = ${at}::timestamptz
+        WHERE session_id = ${sessionId}::uuid AND turn = ${turn} AND status = 'streaming' AND EXISTS (SELECT 1 FROM session)
+        RETURNING answer_length - ${text.length} AS "offset"),
+      counter AS (
+        UPDATE live_sessions SET last_seq = last_seq + 1 WHERE id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM answer)
+        RETURNING last_seq)
+      INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at)
+      SELECT ${sessionId}::uuid, counter.last_seq, ${id}, 'tokens', NULL,
+        jsonb_build_object('turn', ${turn}::int, 'offset', answer."offset", 'text', ${text}::text), ${at}::timestamptz
+      FROM counter, answer
+      RETURNING seq, (payload->>'offset')::int AS "offset"`),
+  )[0];
+  if (!row) return none;
+  const view: LiveEventView<'tokens'> = { seq: row.seq, id, type: 'tokens', actorId: null, payload: { turn, offset: row.offset, text }, at };
+  return texts.map((_, i): Appended => ({ seq: row.seq, events: i === 0 ? [view as LiveEventView] : [], duplicate: false }));
 }

@@ -55,6 +55,7 @@ class Participant {
   readonly unacked = new Map<string, Record<string, unknown>>();
   readonly acked = new Map<string, number>();
   lastError = '';
+  private readonly retries = new Map<string, number>();
   constructor(url: string, token: string) {
     this.socket = connect(url, { transports: ['websocket'], auth: { token }, reconnectionDelay: 100, reconnectionDelayMax: 300 });
     sockets.push(this.socket);
@@ -70,7 +71,11 @@ class Participant {
   }
   async join(sessionId: string) {
     this.sessionId = sessionId;
-    const ack = await new Promise<{ ok?: true; events?: LiveEventView[]; error?: { message: string } }>((resolve) => this.socket.emit('live:join', { sessionId, sinceSeq: this.lastSeq }, resolve));
+    const ack = await new Promise<{ ok?: true; events?: LiveEventView[]; error?: { message: string } }>((resolve) =>
+      this.socket.timeout(20_000).emit('live:join', { sessionId, sinceSeq: this.lastSeq }, (err: Error | null, reply: { ok?: true; events?: LiveEventView[]; error?: { message: string } }) =>
+        resolve(err ? { error: { message: `no answer to live:join within 20 s (${err.message})` } } : reply),
+      ),
+    );
     if (!ack.ok) throw new Error(`join failed: ${ack.error?.message}`);
     this.take(ack.events!);
   }
@@ -84,7 +89,10 @@ class Participant {
       this.socket.timeout(5000).emit('live:event', event, (err: Error | null, ack: Ack) => {
         if (err) {
           this.lastError = String(err);
-          if (this.unacked.has(id)) return void this.deliver(id, event).then(resolve);
+          if (this.unacked.has(id) && (this.retries.get(id) ?? 0) < 6) {
+            this.retries.set(id, (this.retries.get(id) ?? 0) + 1);
+            return void this.deliver(id, event).then(resolve);
+          }
           return resolve({ error: { id: 'timeout', message: String(err) } });
         }
         if (ack?.ok && ack.seq) {
@@ -188,6 +196,10 @@ test('a server crash mid-session loses no acknowledged event: after the restart 
   const next = await driver.send({ type: 'prompt', text: 'Still there?' });
   assert.equal(next.ok, true, JSON.stringify(next));
   await driver.until(() => driver.events('answer.ended').some((e) => e.payload.turn === 1 && e.payload.status === 'complete'), 'the next answer');
+  // Leave the next test only its own processes on the database's channel (and the machine's cores to itself).
+  driver.socket.disconnect();
+  observer.socket.disconnect();
+  await server.stop('SIGTERM');
 });
 
 test('two server processes on one PostgreSQL server share a session: tokens, codes, presence, stop and removal cross between them', { skip: sharedDatabaseSkip(), timeout: 120_000 }, async () => {
@@ -231,7 +243,7 @@ test('two server processes on one PostgreSQL server share a session: tokens, cod
   const removed = new Promise<unknown>((resolve) => observer.socket.once('live:removed', resolve));
   const res = await new ApiClient(a.url, db.users.driver!.token).delete(`/live-sessions/${sessionId}/participants/${db.users.observer!.id}`);
   assert.equal(res.status, 204);
-  await removed;
+  await Promise.race([removed, new Promise((_, reject) => setTimeout(() => reject(new Error('the removal notice did not reach process B within 20 s')), 20_000))]);
   const refused = await observer.send({ type: 'comment', text: 'still here?' });
   assert.equal(refused.error?.id, 'forbidden');
 });

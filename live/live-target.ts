@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
 import { parseOrThrow } from '../core/validation.ts';
-import { allowedKeyOrigins, judgeProviders, KEY_ORIGINS_ENV, OFFICIAL_BASE_URLS, type JudgeProvider } from '../observations/classify/judge/judge-settings.ts';
+import { allowedKeyOrigins, DEFAULT_KEY_ENV, isPlainHttpUrl, judgeProviders, KEY_ENV_NAME, KEY_ORIGINS_ENV, looksLikeKey, OFFICIAL_BASE_URLS, type JudgeProvider } from '../observations/classify/judge/judge-settings.ts';
 
 /**
  * The model a live session drives, as a researcher configures it. Like the judge settings it names where the
@@ -13,10 +13,7 @@ import { allowedKeyOrigins, judgeProviders, KEY_ORIGINS_ENV, OFFICIAL_BASE_URLS,
 
 export type LiveProvider = JudgeProvider;
 
-// The judge's rules, which judge-settings.ts does not export: the same names and words, so a researcher meets
-// one rule in both places.
-const DEFAULT_KEY_ENV = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
-const KEY_ENV_NAME = /^(?:OPENAI_API_KEY|ANTHROPIC_API_KEY|MENAGERIE_JUDGE_[A-Z0-9_]+)$/;
+// The judge's rules (judge-settings.ts), with this form's own words, so a researcher meets one rule in both places.
 
 const apiKeyEnvSchema = z
   .string({ error: 'apiKeyEnv must be the name of an environment variable, e.g. "OPENAI_API_KEY"' })
@@ -24,10 +21,9 @@ const apiKeyEnvSchema = z
   .max(100, 'apiKeyEnv must be at most 100 characters')
   .superRefine((name, ctx) => {
     if (KEY_ENV_NAME.test(name)) return;
-    const looksLikeKey = /^(sk-|sk_|key-)/i.test(name) || (name.length >= 30 && !/^[A-Z0-9_]+$/.test(name));
     ctx.addIssue({
       code: 'custom',
-      message: looksLikeKey
+      message: looksLikeKey(name)
         ? 'apiKeyEnv names the environment variable that holds the key on the server (e.g. OPENAI_API_KEY), not the key itself; put the key in that variable on the server'
         : `"${name}" is not a key variable: use OPENAI_API_KEY, ANTHROPIC_API_KEY or a name starting with MENAGERIE_JUDGE_ (e.g. MENAGERIE_JUDGE_LOCAL_KEY), set on the server`,
     });
@@ -37,14 +33,7 @@ const baseUrlSchema = z
   .string({ error: 'baseUrl must be an http(s) URL, e.g. "http://127.0.0.1:8080/v1"' })
   .trim()
   .max(500, 'baseUrl must be at most 500 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, 'baseUrl must be an http(s) URL without credentials, e.g. "http://127.0.0.1:8080/v1"');
+  .refine(isPlainHttpUrl, 'baseUrl must be an http(s) URL without credentials, e.g. "http://127.0.0.1:8080/v1"');
 
 const TEMPERATURE = 'temperature must be a number between 0 and 2, or null for the provider default';
 const TOP_P = 'topP must be a number between 0 and 1, or null for the provider default';

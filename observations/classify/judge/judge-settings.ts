@@ -35,12 +35,29 @@ export const OFFICIAL_BASE_URLS = {
   anthropic: 'https://api.anthropic.com',
 } as const;
 
-const DEFAULT_KEY_ENV = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+/** The key variable each hosted provider uses unless settings name another. */
+export const DEFAULT_KEY_ENV = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
 
 /** The environment variable an operator lists extra origins in (comma-separated) that keys may be sent to. */
 export const KEY_ORIGINS_ENV = 'MENAGERIE_JUDGE_KEY_ORIGINS';
 
-const KEY_ENV_NAME = /^(?:OPENAI_API_KEY|ANTHROPIC_API_KEY|MENAGERIE_JUDGE_[A-Z0-9_]+)$/;
+/** The only variables settings edited by researchers may name for a key (never DATABASE_URL, MENAGERIE_SECRET...). */
+export const KEY_ENV_NAME = /^(?:OPENAI_API_KEY|ANTHROPIC_API_KEY|MENAGERIE_JUDGE_[A-Z0-9_]+)$/;
+
+/** Whether what was typed where a variable's name belongs looks like a key itself (to say so, not echo it as a name). */
+export function looksLikeKey(name: string): boolean {
+  return /^(sk-|sk_|key-)/i.test(name) || (name.length >= 30 && !/^[A-Z0-9_]+$/.test(name));
+}
+
+/** An http(s) URL without credentials: where a model API may be called. */
+export function isPlainHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
 
 const apiKeyEnvSchema = z
   .string()
@@ -48,10 +65,9 @@ const apiKeyEnvSchema = z
   .max(100)
   .superRefine((name, ctx) => {
     if (KEY_ENV_NAME.test(name)) return;
-    const looksLikeKey = /^(sk-|sk_|key-)/i.test(name) || (name.length >= 30 && !/^[A-Z0-9_]+$/.test(name));
     ctx.addIssue({
       code: 'custom',
-      message: looksLikeKey
+      message: looksLikeKey(name)
         ? 'apiKeyEnv names the environment variable that holds the key on the server (e.g. OPENAI_API_KEY), not the key itself; put the key in that variable on the server'
         : `"${name}" is not a judge key variable: use OPENAI_API_KEY, ANTHROPIC_API_KEY or a name starting with MENAGERIE_JUDGE_ (e.g. MENAGERIE_JUDGE_LOCAL_KEY), set on the server`,
     });
@@ -61,14 +77,7 @@ const baseUrlSchema = z
   .string()
   .trim()
   .max(500)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, 'baseUrl must be an http(s) URL without credentials, e.g. "http://127.0.0.1:8080/v1"');
+  .refine(isPlainHttpUrl, 'baseUrl must be an http(s) URL without credentials, e.g. "http://127.0.0.1:8080/v1"');
 
 const priceSchema = z
   .object({

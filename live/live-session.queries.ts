@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { UserActor } from '../accounts/actor.ts';
 import { sha256 } from '../accounts/sessions.ts';
 import { rowsOf, type Db } from '../core/db.ts';
-import { notFound } from '../core/errors.ts';
-import type { LiveSessionRef } from '../core/policy.ts';
+import { AppError, notFound } from '../core/errors.ts';
+import { can, type LiveSessionRef } from '../core/policy.ts';
 import type { LiveEventView } from './live-events.ts';
 import type { LiveRole, LiveSessionStatus } from './live.schema.ts';
 import type { LiveTarget } from './live-target.ts';
@@ -109,4 +109,16 @@ export async function findInvite(db: Db, token: string): Promise<InviteLookup | 
 /** Whether the person was a participant and has been removed (an old invitation does not let them back in). */
 export async function wasRemoved(db: Db, sessionId: string, userId: string): Promise<boolean> {
   return rowsOf(await db.execute(sql`SELECT 1 FROM live_participants WHERE session_id = ${sessionId}::uuid AND user_id = ${userId}::uuid AND removed_at IS NOT NULL`)).length > 0;
+}
+
+/**
+ * The session and the person's place in it, for the pages that show it: not found, or forbidden (with what to
+ * do) for someone who is not in it; admins may look in.
+ */
+export async function requireSessionAccess(db: Db, actor: UserActor, sessionId: string): Promise<{ session: LiveSessionRow; ref: LiveSessionRef }> {
+  const session = await findLiveSession(db, sessionId);
+  if (!session) throw notFound('That live session');
+  const ref = await sessionRef(db, session, actor);
+  if (!can(actor, 'live.join', ref)) throw new AppError('forbidden', 'You are not a participant of this live session: ask its owner for an invitation link.');
+  return { session, ref };
 }

@@ -8,7 +8,7 @@ import { findVersion } from '../../ethograms/behaviour.queries.ts';
 import { adjudicateLiveSession } from '../../live/adjudicate-session.command.ts';
 import { fileLiveSession } from '../../live/file-session.command.ts';
 import type { LiveEventView, StoredPayloads } from '../../live/live-events.ts';
-import { findLiveSession, readLog, sessionRef, type LiveSessionRow } from '../../live/live-session.queries.ts';
+import { readLog, requireSessionAccess, type LiveSessionRow } from '../../live/live-session.queries.ts';
 import { describeTarget } from '../../live/live-target.ts';
 import { loadSummaryForReader } from '../../live/reader-summary.queries.ts';
 import { presentLogRows, presentSummaryPage, statusLabels } from '../../live/session-summary.presenter.ts';
@@ -57,10 +57,7 @@ export function liveSummaryPages(deps: AppDeps): Router {
   /** The session and the actor's place in it; 403 for people who are not in it (admins may look). */
   async function load(req: Request) {
     const actor = requireUser(req);
-    const session = await findLiveSession(deps.db, parseId(req.params.id, 'That live session'));
-    if (!session) throw new AppError('not_found', 'That live session was not found.');
-    const ref = await sessionRef(deps.db, session, actor);
-    if (!can(actor, 'live.join', ref)) throw new AppError('forbidden', 'You are not a participant of this live session: ask its owner for an invitation link.');
+    const { session, ref } = await requireSessionAccess(deps.db, actor, parseId(req.params.id, 'That live session'));
     return { actor, session, ref };
   }
 

@@ -6,7 +6,7 @@ import { AppError, type FieldErrors } from '../../core/errors.ts';
 import { authorize, can } from '../../core/policy.ts';
 import { defaultPublishedVersion, findVersion } from '../../ethograms/behaviour.queries.ts';
 import { createLiveSession } from '../../live/create-session.command.ts';
-import { listLiveSessions, listParticipants, readLog, sessionRef, findLiveSession, type LiveSessionRow, findInvite, wasRemoved } from '../../live/live-session.queries.ts';
+import { findInvite, findLiveSession, listLiveSessions, listParticipants, readLog, requireSessionAccess, sessionRef, wasRemoved, type LiveSessionRow } from '../../live/live-session.queries.ts';
 import { describeTarget } from '../../live/live-target.ts';
 import { liveRoles, type LiveRole } from '../../live/live.schema.ts';
 import { acceptInvite, createInvite, listInvites, removeParticipant, revokeInvite, setParticipant, type ParticipantChange } from '../../live/participants.command.ts';
@@ -194,10 +194,7 @@ export function livePages(deps: AppDeps): Router {
   /** The session and the actor's place in it; 403 for people who are not in it (admins may look). */
   async function load(req: Request) {
     const actor = requireUser(req);
-    const session = await findLiveSession(deps.db, parseId(req.params.id, 'That live session'));
-    if (!session) throw new AppError('not_found', 'That live session was not found.');
-    const ref = await sessionRef(deps.db, session, actor);
-    if (!can(actor, 'live.join', ref)) throw new AppError('forbidden', 'You are not a participant of this live session: ask its owner for an invitation link.');
+    const { session, ref } = await requireSessionAccess(deps.db, actor, parseId(req.params.id, 'That live session'));
     return { actor, session, ref };
   }
 

@@ -32,7 +32,12 @@ const modifiers = z
   .refine((m) => Object.keys(m).length <= 10, 'at most 10 modifiers')
   .default({});
 
-const base = { sessionId: z.string().uuid('sessionId must be the session\'s id'), id: eventId };
+/** A session id, in the database's spelling (lower case), so one session is one room and one writer queue. */
+const sessionId = z
+  .string()
+  .uuid('sessionId must be the session\'s id')
+  .transform((id) => id.toLowerCase());
+const base = { sessionId, id: eventId };
 
 export const promptEventSchema = z.object({ ...base, type: z.literal('prompt'), text: z.string().trim().min(1, 'write a prompt').max(MAX_PROMPT_CHARS, `a prompt is at most ${MAX_PROMPT_CHARS} characters`) }).strict();
 export const stopEventSchema = z.object({ ...base, type: z.literal('stop') }).strict();
@@ -64,14 +69,14 @@ export type ClientEventType = ClientEvent['type'];
 /** Volatile: where a participant's cursor or selection is; never stored, dropped when stale. */
 export const cursorSchema = z
   .object({
-    sessionId: z.string().uuid(),
+    sessionId,
     at: position.nullable(),
     selection: z.object({ turn, start: offset, end: offset }).strict().nullable().default(null),
   })
   .strict();
 export type Cursor = z.infer<typeof cursorSchema>;
 
-export const joinSchema = z.object({ sessionId: z.string().uuid('sessionId must be the session\'s id'), sinceSeq: z.int().min(0).default(0) }).strict();
+export const joinSchema = z.object({ sessionId, sinceSeq: z.int().min(0).default(0) }).strict();
 
 /** Stored payloads, by event type (the log's `type` column). */
 export interface StoredPayloads {

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { inTransaction, rowsOf, type Db } from '../core/db.ts';
 import { AppError, conflict, notFound } from '../core/errors.ts';
-import { WriteBatcher } from '../core/write-batcher.ts';
 import type { ClientEvent, LiveEventView, StoredEventType, StoredPayloads } from './live-events.ts';
 import { can, type Action, type LiveSessionRef } from '../core/policy.ts';
 import type { UserActor } from '../accounts/actor.ts';
 import type { LiveRole, LiveSessionStatus } from './live.schema.ts';
 import { modifierProblem, type SessionEthogram, type SessionEthograms } from './session-ethogram.ts';
+import { appendTokenRuns, type TokenRun } from './token-append.ts';
 
 /** What the log is asked to append: a participant's event, or one the server makes (tokens, presence...). */
 export type LogItem =
@@ -22,17 +22,27 @@ export type LogItem =
  */
 export interface Appended { seq: number | null; events: LiveEventView[]; duplicate: boolean }
 
-interface Slot { item: LogItem; result?: Appended }
+/** An item waiting for its session's turn at the writer, with the caller's promise to settle. */
+interface Entry { item: LogItem; resolve: (appended: Appended) => void; reject: (error: unknown) => void }
+interface SessionQueue { pending: Entry[]; busy: boolean }
+type TokenItem = Extract<LogItem, { type: 'tokens' }>;
+
+const MAX_BATCH = 200;
 
 /**
  * The single writer of session logs. Items for one session are applied in arrival order under the session's row
  * lock, so every process serving the session sees one numbering (1, 2, 3... with no gaps) and the same decisions
- * (a state's second press stops it; a code's position is inside the answer so far). Items that arrive while a
- * session's previous batch is being written go in its next batch (one transaction), so a model's tokens cost a
- * statement per batch, not per token, and consecutive tokens of one answer are stored as one event.
+ * (a state's second press stops it; a code's position is inside the answer so far).
+ *
+ * Batching, without timers: while a session's batch is being written, its new items wait and go in its next
+ * batch. A batch holding people's events is one transaction of its own. A batch that is only the model's tokens
+ * for one answer (nearly every batch while models stream) joins the token write that all streaming sessions
+ * share: one statement for every such session at once (`token-append.ts`), so twenty streaming sessions cost the
+ * database one commit per round, not twenty, and consecutive tokens of one answer are stored as one event.
  */
 export class LiveLog {
-  private readonly batchers = new Map<string, WriteBatcher<Slot>>();
+  private readonly queues = new Map<string, SessionQueue>();
+  private tokenWriteInFlight = false;
   private readonly versionOf = new Map<string, string>();
 
   constructor(
@@ -54,30 +64,112 @@ export class LiveLog {
   }
 
   /** Applies the item; resolves after commit with what was stored, or rejects with an AppError saying why not. */
-  async append(sessionId: string, item: LogItem): Promise<Appended> {
-    let batcher = this.batchers.get(sessionId);
-    if (!batcher) {
-      batcher = new WriteBatcher<Slot>((slots) => this.applyBatch(sessionId, slots), { maxBatch: 200, maxInFlight: 1 });
-      this.batchers.set(sessionId, batcher);
-    }
-    const slot: Slot = { item };
-    await batcher.write(slot);
-    return slot.result!;
+  append(sessionId: string, item: LogItem): Promise<Appended> {
+    return new Promise<Appended>((resolve, reject) => {
+      let queue = this.queues.get(sessionId);
+      if (!queue) {
+        queue = { pending: [], busy: false };
+        this.queues.set(sessionId, queue);
+      }
+      queue.pending.push({ item, resolve, reject });
+      this.pump();
+    });
   }
 
-  private async applyBatch(sessionId: string, slots: Slot[]): Promise<void> {
-    const tokens = slots.map((s) => s.item).filter((i): i is Extract<LogItem, { type: 'tokens' }> => i.kind === 'server' && i.type === 'tokens');
-    if (tokens.length === slots.length && tokens.every((t) => t.turn === tokens[0]!.turn)) {
-      const results = await appendTokens(this.db, sessionId, tokens[0]!.turn, tokens.map((t) => t.text), this.now());
-      slots.forEach((s, i) => (s.result = results[i]));
-      return;
+  /** Starts every batch that can start now: each idle session's transaction, and one shared token write. */
+  private pump(): void {
+    const tokenRuns: Array<{ sessionId: string; queue: SessionQueue; entries: Entry[] }> = [];
+    for (const [sessionId, queue] of this.queues) {
+      if (queue.busy) continue;
+      if (queue.pending.length === 0) {
+        this.queues.delete(sessionId);
+        continue;
+      }
+      const onlyTokens = tokenTurnOf(queue.pending.slice(0, MAX_BATCH)) !== null;
+      if (onlyTokens && this.tokenWriteInFlight) continue; // it joins the next shared write
+      const entries = queue.pending.splice(0, MAX_BATCH);
+      queue.busy = true;
+      if (onlyTokens) {
+        tokenRuns.push({ sessionId, queue, entries });
+        continue;
+      }
+      void this.writeSession(sessionId, entries).finally(() => {
+        queue.busy = false;
+        this.pump();
+      });
     }
-    // Read before the transaction: on PGlite (one connection) a query on the root handle inside it would wait
-    // for the transaction to end, forever.
-    const ethogram = await this.ethogramOf(sessionId);
-    const results = await inTransaction(this.db, (tx) => applyInTransaction(tx, sessionId, slots.map((s) => s.item), ethogram, this.now()));
-    slots.forEach((s, i) => (s.result = results[i]));
+    if (tokenRuns.length === 0) return;
+    this.tokenWriteInFlight = true;
+    void this.writeTokens(tokenRuns).finally(() => {
+      this.tokenWriteInFlight = false;
+      for (const run of tokenRuns) run.queue.busy = false;
+      this.pump();
+    });
   }
+
+  private async writeTokens(runs: Array<{ sessionId: string; entries: Entry[] }>): Promise<void> {
+    const asRun = (r: { sessionId: string; entries: Entry[] }): TokenRun => {
+      const items = r.entries.map((e) => e.item as TokenItem);
+      return { sessionId: r.sessionId, turn: items[0]!.turn, texts: items.map((i) => i.text) };
+    };
+    try {
+      const results = await appendTokenRuns(this.db, runs.map(asRun), this.now());
+      runs.forEach((r, i) => r.entries.forEach((e, j) => e.resolve(results[i]![j]!)));
+    } catch (error) {
+      if (runs.length === 1) {
+        for (const e of runs[0]!.entries) e.reject(error);
+        return;
+      }
+      // A shared write that fails is retried session by session, so one session's trouble stays its own.
+      await Promise.all(
+        runs.map(async (r) => {
+          try {
+            const [results] = await appendTokenRuns(this.db, [asRun(r)], this.now());
+            r.entries.forEach((e, j) => e.resolve(results![j]!));
+          } catch (own) {
+            for (const e of r.entries) e.reject(own);
+          }
+        }),
+      );
+    }
+  }
+
+  /**
+   * One session's transaction. An item the log refuses (an AppError: not allowed, a position past the answer...)
+   * is refused alone and the rest of the batch is stored; a database failure fails the batch, whose items are then
+   * written one by one, in order, so each caller gets its own outcome.
+   */
+  private async writeSession(sessionId: string, entries: Entry[]): Promise<void> {
+    const attempt = async (batch: Entry[]) => {
+      // Read before the transaction: on PGlite (one connection) a query on the root handle inside it would wait
+      // for the transaction to end, forever.
+      const ethogram = await this.ethogramOf(sessionId);
+      const outcomes = await inTransaction(this.db, (tx) => applyInTransaction(tx, sessionId, batch.map((e) => e.item), ethogram, this.now()));
+      outcomes.forEach((o, i) => (o instanceof AppError ? batch[i]!.reject(o) : batch[i]!.resolve(o)));
+    };
+    try {
+      await attempt(entries);
+    } catch (error) {
+      if (entries.length === 1 || error instanceof AppError) {
+        for (const e of entries) e.reject(error);
+        return;
+      }
+      for (const e of entries) {
+        try {
+          await attempt([e]);
+        } catch (own) {
+          e.reject(own);
+        }
+      }
+    }
+  }
+}
+
+/** The answer's turn when every item is one answer's tokens (the shared token write's case); otherwise null. */
+function tokenTurnOf(entries: Entry[]): number | null {
+  const first = entries[0]?.item;
+  if (!first || first.kind !== 'server' || first.type !== 'tokens') return null;
+  return entries.every((e) => e.item.kind === 'server' && e.item.type === 'tokens' && e.item.turn === first.turn) ? first.turn : null;
 }
 
 interface TurnState { status: string; length: number }
@@ -93,31 +185,42 @@ interface State {
   seen: Map<string, number>; // stored client event ids -> seq
 }
 
-async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date): Promise<Appended[]> {
-  // The lock and the turns in one round trip: a batch of tokens costs three (this, the writes, the commit).
-  const session = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string; turns: Array<[number, string, number]> }>(
-    await tx.execute(sql`SELECT s.status, s.last_seq, s.created_by,
-        (SELECT coalesce(json_agg(json_build_array(t.turn, t.status, t.answer_length)), '[]'::json) FROM live_turns t WHERE t.session_id = s.id) AS turns
-      FROM live_sessions s WHERE s.id = ${sessionId}::uuid FOR UPDATE OF s`),
-  )[0];
-  if (!session) throw notFound('That live session');
+/**
+ * Applies the batch's items in order; an item refused by the rules comes back as its AppError in its place (every
+ * refusal is decided before the item changes anything, so the others are unaffected).
+ */
+async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date): Promise<Array<Appended | AppError>> {
   const clientIds = items.flatMap((i) => (i.kind === 'client' ? [i.event.id] : []));
-  // One after another: a transaction is one connection, and node-postgres wants one query at a time on it.
-  // A batch of the model's tokens needs only the turns; people's events need who they are and what is open.
-  const none = { rows: [] };
-  const participants = clientIds.length ? await tx.execute(sql`SELECT user_id, role FROM live_participants WHERE session_id = ${sessionId}::uuid AND removed_at IS NULL`) : none;
-  const open = clientIds.length ? await tx.execute(sql`SELECT coder_id, behaviour_code, start_event_id FROM live_open_states WHERE session_id = ${sessionId}::uuid`) : none;
-  const seen = clientIds.length
-    ? await tx.execute(sql`SELECT event_id, seq FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ANY(${toPgArray(clientIds)}::text[])`)
-    : none;
+  // The lock first, then everything the batch's checks read, in a second statement: under READ COMMITTED a
+  // statement that waited for the lock still reads other tables as of its start, so reads in the locking
+  // statement could miss what the previous holder (another process) committed. The reads: the turns, and for
+  // people's events who the participants are, which states are open and which of these ids are stored (retries).
+  const locked = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string }>(
+    await tx.execute(sql`SELECT status, last_seq, created_by FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE`),
+  )[0];
+  if (!locked) throw notFound('That live session');
+  const people = clientIds.length > 0;
+  const read = rowsOf<{
+    turns: Array<[number, string, number]>;
+    participants: Array<[string, LiveRole]> | null;
+    open: Array<[string, string, string]> | null;
+    seen: Array<[string, number]> | null;
+  }>(
+    await tx.execute(sql`SELECT
+        (SELECT coalesce(json_agg(json_build_array(t.turn, t.status, t.answer_length)), '[]'::json) FROM live_turns t WHERE t.session_id = ${sessionId}::uuid) AS turns,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(p.user_id, p.role)), '[]'::json) FROM live_participants p WHERE p.session_id = ${sessionId}::uuid AND p.removed_at IS NULL)` : sql`NULL::json`} AS participants,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(o.coder_id, o.behaviour_code, o.start_event_id)), '[]'::json) FROM live_open_states o WHERE o.session_id = ${sessionId}::uuid)` : sql`NULL::json`} AS open,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(e.event_id, e.seq)), '[]'::json) FROM live_events e WHERE e.session_id = ${sessionId}::uuid AND e.event_id = ANY(${toPgArray(clientIds)}::text[]))` : sql`NULL::json`} AS seen`),
+  )[0]!;
+  const session = { ...locked, ...read };
   const state: State = {
     status: session.status,
     createdBy: session.created_by,
     ethogram,
-    participants: new Map(rowsOf<{ user_id: string; role: LiveRole }>(participants).map((r) => [r.user_id, r.role])),
+    participants: new Map(session.participants ?? []),
     turns: new Map(session.turns.map(([turn, status, length]) => [turn, { status, length }])),
-    open: new Map(rowsOf<{ coder_id: string; behaviour_code: string; start_event_id: string }>(open).map((r) => [`${r.coder_id} ${r.behaviour_code}`, r.start_event_id])),
-    seen: new Map(rowsOf<{ event_id: string; seq: number }>(seen).map((r) => [r.event_id, r.seq])),
+    open: new Map((session.open ?? []).map(([coderId, code, startEventId]) => [`${coderId} ${code}`, startEventId])),
+    seen: new Map(session.seen ?? []),
   };
 
   let seq = session.last_seq;
@@ -132,7 +235,7 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
   const writes: Array<() => Promise<unknown>> = [];
   const ctx: ApplyCtx = { tx, sessionId, state, store, stored, writes, appendsToAnswer };
 
-  const results: Appended[] = [];
+  const results: Array<Appended | AppError> = [];
   for (const item of items) {
     if (item.kind === 'client') {
       const first = state.seen.get(item.event.id);
@@ -141,7 +244,13 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
         continue;
       }
       const before = stored.length;
-      await applyClientEvent(ctx, item.actor, item.event);
+      try {
+        await applyClientEvent(ctx, item.actor, item.event);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        results.push(error);
+        continue;
+      }
       const events = stored.slice(before);
       const main = events.find((e) => e.id === item.event.id) ?? events[events.length - 1]!;
       state.seen.set(item.event.id, main.seq);
@@ -406,38 +515,4 @@ export async function appendInTransaction<T extends StoredEventType>(tx: Db, ses
     VALUES (${sessionId}::uuid, ${seq}, ${id}, ${type}, ${actorId}::uuid, ${JSON.stringify(payload)}::jsonb, ${iso}::timestamptz)`);
   await tx.execute(sql`UPDATE live_sessions SET last_seq = ${seq}${type === 'session.filed' ? sql`, status = 'filed'` : sql``} WHERE id = ${sessionId}::uuid`);
   return { seq, id, type, actorId, payload, at: iso };
-}
-
-/**
- * The hot path: a batch that is only the model's tokens for one answer (nearly every batch while a model
- * streams) is one statement in one round trip, instead of a transaction of three. It appends the text to the
- * answer only if that answer is still streaming, takes the next sequence number only if it did (no gaps), and
- * stores the tokens as one event at the offset the answer had. The session row is locked by the statement's
- * lock, taken first as the transactional path takes it, so numbering stays in order with every other writer.
- */
-async function appendTokens(db: Db, sessionId: string, turn: number, texts: string[], now: Date): Promise<Appended[]> {
-  const text = texts.join('');
-  const none = texts.map((): Appended => ({ seq: null, events: [], duplicate: false }));
-  if (text === '') return none;
-  const at = now.toISOString();
-  const id = randomUUID();
-  const row = rowsOf<{ seq: number; offset: number }>(
-    // The session row is locked first (the answer's UPDATE waits on it), in the order every other writer locks.
-    await db.execute(sql`WITH session AS (SELECT id FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE),
-      answer AS (
-        UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, updated_at = ${at}::timestamptz
-        WHERE session_id = ${sessionId}::uuid AND turn = ${turn} AND status = 'streaming' AND EXISTS (SELECT 1 FROM session)
-        RETURNING answer_length - ${text.length} AS "offset"),
-      counter AS (
-        UPDATE live_sessions SET last_seq = last_seq + 1 WHERE id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM answer)
-        RETURNING last_seq)
-      INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at)
-      SELECT ${sessionId}::uuid, counter.last_seq, ${id}, 'tokens', NULL,
-        jsonb_build_object('turn', ${turn}::int, 'offset', answer."offset", 'text', ${text}::text), ${at}::timestamptz
-      FROM counter, answer
-      RETURNING seq, (payload->>'offset')::int AS "offset"`),
-  )[0];
-  if (!row) return none;
-  const view: LiveEventView<'tokens'> = { seq: row.seq, id, type: 'tokens', actorId: null, payload: { turn, offset: row.offset, text }, at };
-  return texts.map((_, i): Appended => ({ seq: row.seq, events: i === 0 ? [view as LiveEventView] : [], duplicate: false }));
 }

@@ -78,24 +78,44 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
       io.local.to(hidden ? participantRoom(sessionId, event.actorId!) : sessionRoom(sessionId)).emit(LIVE_SOCKET.event, event);
     }
   };
+  // What this process committed during the current turn of the event loop, for the other processes: one
+  // server-side message per turn for every session (the shared token write commits many sessions at once).
+  let relay: Array<[string, LiveEventView[]]> = [];
+  const flushRelay = () => {
+    const batches = relay;
+    relay = [];
+    io.serverSideEmit(RELAY_ACROSS, batches);
+  };
   const publish = (sessionId: string, events: LiveEventView[]) => {
     if (events.length === 0) return;
     deliver(sessionId, events);
-    if (deps.realtimeAdapter) io.serverSideEmit(RELAY_ACROSS, sessionId, events);
+    if (!deps.realtimeAdapter) return;
+    if (relay.length === 0) setImmediate(flushRelay);
+    relay.push([sessionId, events]);
   };
-  io.on(RELAY_ACROSS, (sessionId: unknown, events: unknown) => {
-    if (typeof sessionId !== 'string' || !Array.isArray(events)) return;
-    // Another process's session: whether it is blind (and still open) is learnt here on first sight.
-    if (!blindOpen.has(sessionId)) {
-      void findLiveSession(deps.db, sessionId)
+  // Another process's session: whether it is blind (and still open) is learnt on first sight, once; batches that
+  // arrive meanwhile wait for it in arrival order.
+  const learning = new Map<string, Promise<void>>();
+  const deliverRelayed = (sessionId: string, events: LiveEventView[]) => {
+    if (blindOpen.has(sessionId)) return deliver(sessionId, events);
+    let learnt = learning.get(sessionId);
+    if (!learnt) {
+      learnt = findLiveSession(deps.db, sessionId)
         .then((s) => {
           if (s) blindOpen.set(sessionId, s.blind && s.status === 'open');
-          deliver(sessionId, events as LiveEventView[]);
         })
-        .catch(() => undefined);
-      return;
+        .catch(() => undefined)
+        .finally(() => learning.delete(sessionId));
+      learning.set(sessionId, learnt);
     }
-    deliver(sessionId, events as LiveEventView[]);
+    void learnt.then(() => deliver(sessionId, events));
+  };
+  io.on(RELAY_ACROSS, (batches: unknown) => {
+    if (!Array.isArray(batches)) return;
+    for (const batch of batches) {
+      if (!Array.isArray(batch) || typeof batch[0] !== 'string' || !Array.isArray(batch[1])) continue;
+      deliverRelayed(batch[0], batch[1] as LiveEventView[]);
+    }
   });
 
   const presence = async (sessionId: string) => {

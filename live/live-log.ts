@@ -28,6 +28,13 @@ interface SessionQueue { pending: Entry[]; busy: boolean }
 type TokenItem = Extract<LogItem, { type: 'tokens' }>;
 
 const MAX_BATCH = 200;
+/**
+ * The shared token write starts at most this often. Rounds back to back under load cost a commit each while
+ * holding about one token per session; spacing them a few milliseconds apart halves the commits (and, with PGlite,
+ * the database work on this process's own thread) for a wait shorter than the model's gap between tokens. A lone
+ * token after a quiet spell is written at once.
+ */
+const TOKEN_ROUND_EVERY_MS = 5;
 
 /**
  * The single writer of session logs. Items for one session are applied in arrival order under the session's row
@@ -43,6 +50,8 @@ const MAX_BATCH = 200;
 export class LiveLog {
   private readonly queues = new Map<string, SessionQueue>();
   private tokenWriteInFlight = false;
+  private tokenRoundStartedAt = 0;
+  private tokenRoundTimer: NodeJS.Timeout | null = null;
   private readonly versionOf = new Map<string, string>();
 
   constructor(
@@ -86,7 +95,17 @@ export class LiveLog {
         continue;
       }
       const onlyTokens = tokenTurnOf(queue.pending.slice(0, MAX_BATCH)) !== null;
-      if (onlyTokens && this.tokenWriteInFlight) continue; // it joins the next shared write
+      if (onlyTokens && (this.tokenWriteInFlight || this.tokenRoundTimer)) continue; // it joins the next shared write
+      if (onlyTokens) {
+        const wait = this.tokenRoundStartedAt + TOKEN_ROUND_EVERY_MS - Date.now();
+        if (wait > 0) {
+          this.tokenRoundTimer = setTimeout(() => {
+            this.tokenRoundTimer = null;
+            this.pump();
+          }, wait);
+          continue;
+        }
+      }
       const entries = queue.pending.splice(0, MAX_BATCH);
       queue.busy = true;
       if (onlyTokens) {
@@ -100,6 +119,7 @@ export class LiveLog {
     }
     if (tokenRuns.length === 0) return;
     this.tokenWriteInFlight = true;
+    this.tokenRoundStartedAt = Date.now();
     void this.writeTokens(tokenRuns).finally(() => {
       this.tokenWriteInFlight = false;
       for (const run of tokenRuns) run.queue.busy = false;

@@ -1,7 +1,6 @@
-import Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsStreaming } from '@anthropic-ai/sdk/resources/messages';
-import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { modelSdks, sdkErrorKind, type SdkApiError } from '../core/model-sdks.ts';
 import { describeTarget, resolveLiveKey, type LiveTarget } from './live-target.ts';
 
 /** One turn of the conversation sent to the target; the system prompt comes from the target itself. */
@@ -163,6 +162,7 @@ class StreamWatch {
 
 async function* openAIStream(target: LiveTarget, messages: readonly LiveMessage[], apiKey: string | null, watch: StreamWatch): AsyncGenerator<ModelStreamEvent> {
   // Nothing read from the environment (OPENAI_BASE_URL, OPENAI_ORG_ID...); no retries: a person is watching and asks again.
+  const { OpenAI } = await modelSdks();
   const client = new OpenAI({
     apiKey: apiKey ?? NO_KEY_PLACEHOLDER,
     baseURL: target.baseUrl,
@@ -207,6 +207,7 @@ async function* openAIStream(target: LiveTarget, messages: readonly LiveMessage[
 
 async function* anthropicStream(target: LiveTarget, messages: readonly LiveMessage[], apiKey: string | null, watch: StreamWatch): AsyncGenerator<ModelStreamEvent> {
   // No credentials looked up elsewhere (ANTHROPIC_AUTH_TOKEN, profiles on disk); no retries, no logging.
+  const { Anthropic } = await modelSdks();
   const client = new Anthropic({ apiKey: apiKey ?? NO_KEY_PLACEHOLDER, authToken: null, baseURL: target.baseUrl, maxRetries: 0, timeout: target.timeoutMs, logLevel: 'off' });
   const params: MessageCreateParamsStreaming = {
     model: target.model,
@@ -252,7 +253,6 @@ async function* anthropicStream(target: LiveTarget, messages: readonly LiveMessa
   yield { type: 'done', finishReason, modelVersion, usage };
 }
 
-type SdkError = InstanceType<typeof OpenAI.APIError> | InstanceType<typeof Anthropic.APIError>;
 
 /** Maps what the SDKs (and fetch underneath) throw to a reason and a message a person can act on. */
 function toLiveModelError(error: unknown, target: LiveTarget, name: string, chars: number): LiveModelError {
@@ -260,18 +260,20 @@ function toLiveModelError(error: unknown, target: LiveTarget, name: string, char
   const where = `${target.provider} ${target.model} at ${new URL(target.baseUrl).origin}`;
   const after = chars > 0 ? ` after ${chars} characters of the answer` : '';
   const kept = chars > 0 ? 'the text so far is kept; ' : '';
-  if (error instanceof OpenAI.APIConnectionTimeoutError || error instanceof Anthropic.APIConnectionTimeoutError) {
+  const kind = sdkErrorKind(error);
+  if (kind === 'timeout') {
     return new LiveModelError('timeout', `${name} did not answer within ${target.timeoutMs / 1000} s (the target's timeoutMs): it may be overloaded; ask again, or raise timeoutMs.`);
   }
-  if (error instanceof OpenAI.APIUserAbortError || error instanceof Anthropic.APIUserAbortError) {
+  if (kind === 'aborted') {
     return new LiveModelError('stopped', 'The answer was stopped.');
   }
-  if (error instanceof OpenAI.APIConnectionError || error instanceof Anthropic.APIConnectionError) {
+  if (kind === 'connection') {
     return new LiveModelError('unreachable', `Could not reach ${where} (${causeOf(error)}): check the baseUrl and that the server is running.`);
   }
-  if (error instanceof OpenAI.APIError || error instanceof Anthropic.APIError) {
-    const words = upstreamWords(error);
-    const status = error.status;
+  if (kind === 'api') {
+    const apiError = error as SdkApiError;
+    const words = upstreamWords(apiError);
+    const status = apiError.status;
     if (status === undefined) {
       return new LiveModelError('in_band_error', `${name} reported an error in the middle of its answer${after} (${words ?? 'no details'}): ${kept}ask again.`);
     }
@@ -283,7 +285,7 @@ function toLiveModelError(error: unknown, target: LiveTarget, name: string, char
       return new LiveModelError('auth', message, status);
     }
     if (status === 429) {
-      const wait = error.headers?.get('retry-after');
+      const wait = apiError.headers?.get('retry-after');
       return new LiveModelError('rate_limited', `${name} is rate limiting requests (${said}): wait${wait ? ` ${wait} s` : ' a moment'} and ask again.`, status);
     }
     if (status >= 500) return new LiveModelError('upstream_error', `${name} failed (${said}): the provider has a problem; ask again in a moment.`, status);
@@ -295,7 +297,7 @@ function toLiveModelError(error: unknown, target: LiveTarget, name: string, char
 }
 
 /** The upstream's own error message (and type), from either SDK's error. */
-function upstreamWords(error: SdkError): string | null {
+function upstreamWords(error: SdkApiError): string | null {
   const body: unknown = error.error;
   const inner = typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object' && body.error !== null ? body.error : body;
   const message = typeof inner === 'object' && inner !== null && 'message' in inner && typeof inner.message === 'string' ? inner.message : null;

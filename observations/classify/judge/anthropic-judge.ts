@@ -1,4 +1,5 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { modelSdks } from '../../../core/model-sdks.ts';
 import type { MessageCreateParamsNonStreaming, Tool } from '@anthropic-ai/sdk/resources/messages';
 import { FINDINGS_SCHEMA_NAME } from './judge-output.ts';
 import type { JudgeSettings } from './judge-settings.ts';
@@ -8,7 +9,8 @@ import type { ProviderCall, ProviderReply } from './provider-reply.ts';
  * An Anthropic client for the judge: the configured base URL and key, no credentials looked up elsewhere
  * (ANTHROPIC_AUTH_TOKEN, profiles on disk), the SDK's own retries off (the run loop retries), its logging off.
  */
-export function createAnthropicClient(settings: JudgeSettings, apiKey: string): Anthropic {
+export async function createAnthropicClient(settings: JudgeSettings, apiKey: string): Promise<Anthropic> {
+  const { Anthropic } = await modelSdks();
   return new Anthropic({ apiKey, authToken: null, baseURL: settings.baseUrl, maxRetries: 0, timeout: settings.timeoutMs, logLevel: 'off' });
 }
 

@@ -1,4 +1,5 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { modelSdks } from '../../../core/model-sdks.ts';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { FINDINGS_SCHEMA_NAME } from './judge-output.ts';
 import type { JudgePrompt } from './judge-prompt.ts';
@@ -13,7 +14,8 @@ const NO_KEY_PLACEHOLDER = 'no-key-configured';
  * (OPENAI_BASE_URL, OPENAI_ORG_ID...), the SDK's own retries off (the run loop retries, counting every
  * attempt), its logging off.
  */
-export function createOpenAIClient(settings: JudgeSettings, apiKey: string | null): OpenAI {
+export async function createOpenAIClient(settings: JudgeSettings, apiKey: string | null): Promise<OpenAI> {
+  const { OpenAI } = await modelSdks();
   return new OpenAI({
     apiKey: apiKey ?? NO_KEY_PLACEHOLDER,
     baseURL: settings.baseUrl,

@@ -1,5 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import { sdkErrorKind, type SdkApiError } from '../../../core/model-sdks.ts';
 import type { Transcript } from '../../transcript.schema.ts';
 import { anthropicJudgeCall, createAnthropicClient } from './anthropic-judge.ts';
 import { JudgeError, type JudgeErrorId } from './judge-errors.ts';
@@ -74,10 +73,15 @@ export interface Judge {
  */
 export function createJudge(settings: JudgeSettings, context: { env: Readonly<Record<string, string | undefined>> }): Judge {
   const key = resolveJudgeKey(settings, context.env);
-  const call: ProviderCall =
-    settings.provider === 'anthropic'
-      ? anthropicJudgeCall(createAnthropicClient(settings, key!))
-      : openAIJudgeCall(createOpenAIClient(settings, key));
+  // The client is built on the first call (the SDKs load on first use), once for all the judge's calls.
+  let client: Promise<ProviderCall> | null = null;
+  const call: ProviderCall = async (prompt, s, signal) => {
+    client ??=
+      settings.provider === 'anthropic'
+        ? createAnthropicClient(settings, key!).then(anthropicJudgeCall)
+        : createOpenAIClient(settings, key).then(openAIJudgeCall);
+    return (await client)(prompt, s, signal);
+  };
   return {
     settings,
     judge: async (version, transcript, options = {}) => runJudge(call, settings, key, buildJudgePrompt(version, transcript), version, transcript, options),
@@ -172,20 +176,22 @@ type Fail = (id: JudgeErrorId, message: string, retryable: boolean, extra?: Part
 
 /** Maps what the SDKs throw to a JudgeError, deciding what may be retried. */
 function classifyCallError(error: unknown, settings: JudgeSettings, signal: AbortSignal | undefined, fail: Fail): JudgeError {
-  if (signal?.aborted || error instanceof OpenAI.APIUserAbortError || error instanceof Anthropic.APIUserAbortError) {
+  const kind = sdkErrorKind(error);
+  if (signal?.aborted || kind === 'aborted') {
     return fail('judge_cancelled', 'The judge call was cancelled.', false);
   }
-  if (error instanceof OpenAI.APIConnectionTimeoutError || error instanceof Anthropic.APIConnectionTimeoutError) {
+  if (kind === 'timeout') {
     return fail('judge_unreachable', `The judge server at ${settings.baseUrl} did not answer within ${settings.timeoutMs} ms (timeoutMs).`, true, { setting: 'timeoutMs' });
   }
-  if (error instanceof OpenAI.APIConnectionError || error instanceof Anthropic.APIConnectionError) {
-    return fail('judge_unreachable', `The judge server at ${settings.baseUrl} could not be reached: ${clip(error.message, 200)}.`, true, { setting: 'baseUrl' });
+  if (kind === 'connection') {
+    return fail('judge_unreachable', `The judge server at ${settings.baseUrl} could not be reached: ${clip((error as Error).message, 200)}.`, true, { setting: 'baseUrl' });
   }
-  if (!(error instanceof OpenAI.APIError) && !(error instanceof Anthropic.APIError)) throw error;
-  const status = error.status ?? 0;
-  const said = clip(error.message, 300);
+  if (kind !== 'api') throw error;
+  const apiError = error as SdkApiError;
+  const status = apiError.status ?? 0;
+  const said = clip(apiError.message, 300);
   if (status === 429) {
-    const retryAfterMs = retryAfterOf(error.headers);
+    const retryAfterMs = retryAfterOf(apiError.headers);
     return fail('judge_rate_limited', `The judge provider is rate limiting requests (HTTP 429): ${said}`, true, { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
   if (status === 408 || status === 409 || status >= 500) {

@@ -30,6 +30,7 @@ export class LiveRuntime {
   readonly log: LiveLog;
   private readonly streams = new Map<string, { turn: number; controller: AbortController; done: Promise<void> }>();
   private closed = false;
+  private readonly closers: Array<() => void> = [];
 
   constructor(private readonly deps: LiveRuntimeDeps) {
     this.ethograms = new SessionEthograms(deps.db);
@@ -111,9 +112,15 @@ export class LiveRuntime {
     await append(end);
   }
 
+  /** Runs `stop` when the runtime closes (timers of the socket side that serve it). */
+  atClose(stop: () => void): void {
+    this.closers.push(stop);
+  }
+
   /** Stops this process's answers (marking them stopped in the log) and waits for them: the database is still open. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const stop of this.closers.splice(0)) stop();
     const running = [...this.streams.values()];
     for (const s of running) s.controller.abort();
     await Promise.allSettled(running.map((s) => s.done));

@@ -20,6 +20,10 @@ declare module 'socket.io' {
 }
 
 export const sessionRoom = (sessionId: string) => `live:${sessionId}`;
+/** The session whose room this is (its participants' own rooms are not), or null. */
+const sessionOfRoom = (room: string) => /^live:([0-9a-f-]{36})$/.exec(room)?.[1] ?? null;
+/** How often, with several processes, presence is re-gathered from all of them (see attachLiveRealtime). */
+const PRESENCE_REFRESH_MS = 5000;
 /** Each participant's own room in a session: their blind codes, and their removal, go there. */
 export const participantRoom = (sessionId: string, userId: string) => `live:${sessionId}:u:${userId}`;
 
@@ -118,7 +122,9 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     }
   });
 
-  const presence = async (sessionId: string) => {
+  // What this process last told each session's room about who is here (to send a re-gathered view only when it differs).
+  const lastPresence = new Map<string, string>();
+  const presence = async (sessionId: string, onlyIfChanged = false) => {
     const sockets = await io.in(sessionRoom(sessionId)).fetchSockets();
     const present = new Map<string, PresenceView['present'][number]>();
     for (const s of sockets) {
@@ -126,9 +132,27 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
       const role = s.data.live?.[sessionId];
       if (actor?.kind === 'user' && role) present.set(actor.id, { userId: actor.id, displayName: actor.displayName, role });
     }
-    const view: PresenceView = { sessionId, present: [...present.values()] };
+    const view: PresenceView = { sessionId, present: [...present.values()].sort((x, y) => x.userId.localeCompare(y.userId)) };
+    const seen = JSON.stringify(view.present);
+    if (onlyIfChanged && lastPresence.get(sessionId) === seen) return;
+    lastPresence.set(sessionId, seen);
     io.to(sessionRoom(sessionId)).emit(LIVE_SOCKET.presence, view);
   };
+  // With several processes, presence is also re-gathered every few seconds for the sessions this process has people
+  // in: a process that started moments ago may not have heard of the others when someone joined, and one that died
+  // cannot say its people left. Whatever was shown is corrected within PRESENCE_REFRESH_MS either way.
+  if (deps.realtimeAdapter) {
+    const timer = setInterval(() => {
+      const rooms = io.of('/').adapter.rooms;
+      for (const sessionId of lastPresence.keys()) if (!rooms.has(sessionRoom(sessionId))) lastPresence.delete(sessionId);
+      for (const room of rooms.keys()) {
+        const sessionId = sessionOfRoom(room);
+        if (sessionId) void presence(sessionId, true).catch(() => undefined);
+      }
+    }, PRESENCE_REFRESH_MS);
+    timer.unref();
+    runtime.atClose(() => clearInterval(timer));
+  }
 
   io.on('connection', (socket) => {
     const bucket = new TokenBucket(deps.config.liveEventsPerSecond, deps.config.liveEventBurst);

@@ -246,4 +246,11 @@ test('two server processes on one PostgreSQL server share a session: tokens, cod
   await Promise.race([removed, new Promise((_, reject) => setTimeout(() => reject(new Error('the removal notice did not reach process B within 20 s')), 20_000))]);
   const refused = await observer.send({ type: 'comment', text: 'still here?' });
   assert.equal(refused.error?.id, 'forbidden');
+
+  // Process B dies: it cannot say its people left, and A's re-gathered presence drops them within seconds.
+  // The driver is one person on both processes; the observer was removed: two people here.
+  await driver.until(() => (driver.presence.at(-1)?.present.length ?? 0) === 2, 'the driver and the viewer present');
+  await b.stop('SIGKILL');
+  await driver.until(() => (driver.presence.at(-1)?.present.length ?? 0) === 1, 'presence on A to drop the people of the dead process B');
+  assert.equal(driver.presence.at(-1)!.present[0]!.userId, db.users.driver!.id);
 });

@@ -1,6 +1,7 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import type { UserActor } from '../../accounts/actor.ts';
 import { AppError } from '../../core/errors.ts';
+import { modelSdks } from '../../core/model-sdks.ts';
 import { can } from '../../core/policy.ts';
 import { fieldErrors } from '../../core/validation.ts';
 import { clientEventSchema, cursorSchema, joinSchema, LIVE_SOCKET, type LiveEventView, type LiveSessionView, type PresenceView } from '../../live/live-events.ts';
@@ -194,6 +195,8 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
         };
         if (typeof ack === 'function') ack({ ok: true, session: view, events });
         void presence(session.id).catch(() => undefined);
+        // Someone may soon prompt: load the model SDKs now (once) rather than stall the first prompt's answer.
+        if (session.status === 'open') void modelSdks().catch(() => undefined);
       } catch (error) {
         fail(ack, error);
       }

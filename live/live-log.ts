@@ -94,7 +94,7 @@ export class LiveLog {
         this.queues.delete(sessionId);
         continue;
       }
-      const onlyTokens = tokenTurnOf(queue.pending.slice(0, MAX_BATCH)) !== null;
+      const onlyTokens = isOneAnswersTokens(queue.pending, MAX_BATCH);
       if (onlyTokens && (this.tokenWriteInFlight || this.tokenRoundTimer)) continue; // it joins the next shared write
       if (onlyTokens) {
         const wait = this.tokenRoundStartedAt + TOKEN_ROUND_EVERY_MS - Date.now();
@@ -185,11 +185,15 @@ export class LiveLog {
   }
 }
 
-/** The answer's turn when every item is one answer's tokens (the shared token write's case); otherwise null. */
-function tokenTurnOf(entries: Entry[]): number | null {
+/** Whether the first `limit` entries are all tokens of one answer (the shared token write's case). */
+function isOneAnswersTokens(entries: Entry[], limit: number): boolean {
   const first = entries[0]?.item;
-  if (!first || first.kind !== 'server' || first.type !== 'tokens') return null;
-  return entries.every((e) => e.item.kind === 'server' && e.item.type === 'tokens' && e.item.turn === first.turn) ? first.turn : null;
+  if (!first || first.kind !== 'server' || first.type !== 'tokens') return false;
+  for (let i = 1; i < Math.min(entries.length, limit); i++) {
+    const item = entries[i]!.item;
+    if (item.kind !== 'server' || item.type !== 'tokens' || item.turn !== first.turn) return false;
+  }
+  return true;
 }
 
 interface TurnState { status: string; length: number }

@@ -3,6 +3,7 @@ import type { AgreementRow, Figure, PairKappa } from '../observations/agreement/
 import type { AgreementFigures, PairwiseKappa } from './live-agreement.ts';
 import type { LiveEventView, StoredPayloads } from './live-events.ts';
 import { allCodes, answersOf, codeId, codeRanges, type FoldedTurn, type SessionCode, type TextRange } from './session-record.ts';
+import { excerpt } from '../observations/classify/rules/finding.ts';
 import type { SessionSummary, SessionSummaryBehaviour } from './session-summary.queries.ts';
 
 /**
@@ -99,11 +100,6 @@ const round = (v: number) => Math.round(v * 10) / 10;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const colourOf = (b: SessionSummaryBehaviour | undefined) => (b && HEX.test(b.colour) ? b.colour : GREY);
 
-function excerpt(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 /** Where a code is, in words; turns and answers count from 1, characters from 0 (as offsets do). */
 export function describeWhere(code: SessionCode): string {
   if (code.kind === 'point') return `answer ${code.turn + 1}, at character ${code.offset}`;
@@ -118,13 +114,13 @@ export function describeWhere(code: SessionCode): string {
 
 /** The text a code marks, for tables: the quote, the state's text, or what had arrived before the press. */
 function codeText(code: SessionCode, answers: readonly string[]): string {
-  if (code.kind === 'span') return excerpt(code.quote);
+  if (code.kind === 'span') return excerpt(code.quote, 160);
   if (code.kind === 'point') {
     const answer = answers[code.turn] ?? '';
     const before = answer.slice(Math.max(0, code.offset - 60), code.offset);
     return before ? `…${excerpt(before, 60)}` : '(before any text arrived)';
   }
-  return excerpt(codeRanges(code, answers).map((r) => (answers[r.turn] ?? '').slice(r.start, r.end)).join(' … '));
+  return excerpt(codeRanges(code, answers).map((r) => (answers[r.turn] ?? '').slice(r.start, r.end)).join(' … '), 160);
 }
 
 /** Every surviving code of the summary, labelled, in log order. */

@@ -26,10 +26,10 @@ export interface TokenRun { sessionId: string; turn: number; texts: string[] }
 export async function appendTokenRuns(db: Db, runs: TokenRun[], now: Date): Promise<Appended[][]> {
   const at = now.toISOString();
   const none = (run: TokenRun) => run.texts.map((): Appended => ({ seq: null, events: [], duplicate: false }));
+  const texts = runs.map((run) => run.texts.join(''));
   const input = runs
-    .map((run) => ({ session_id: run.sessionId, turn: run.turn, text: run.texts.join(''), event_id: randomUUID() }))
     // UTF-16 code units, as the answer's length is counted everywhere else (the client's offsets are JavaScript's).
-    .map((row) => ({ ...row, length: row.text.length }))
+    .map((run, i) => ({ session_id: run.sessionId, turn: run.turn, text: texts[i]!, length: texts[i]!.length, event_id: randomUUID() }))
     .filter((row) => row.text !== '');
   if (input.length === 0) return runs.map(none);
   const rows = rowsOf<{ session_id: string; seq: number; offset: number; event_id: string }>(
@@ -54,10 +54,10 @@ export async function appendTokenRuns(db: Db, runs: TokenRun[], now: Date): Prom
       RETURNING session_id, seq, (payload->>'offset')::int AS "offset", event_id`),
   );
   const stored = new Map(rows.map((r) => [r.session_id, r]));
-  return runs.map((run) => {
+  return runs.map((run, i) => {
     const row = stored.get(run.sessionId);
     if (!row) return none(run);
-    const text = run.texts.join('');
+    const text = texts[i]!;
     const view: LiveEventView<'tokens'> = { seq: row.seq, id: row.event_id, type: 'tokens', actorId: null, payload: { turn: run.turn, offset: row.offset, text }, at };
     return run.texts.map((_, i): Appended => ({ seq: row.seq, events: i === 0 ? [view as LiveEventView] : [], duplicate: false }));
   });

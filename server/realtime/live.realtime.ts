@@ -28,8 +28,14 @@ const PRESENCE_REFRESH_MS = 5000;
 /** Each participant's own room in a session: their blind codes, and their removal, go there. */
 export const participantRoom = (sessionId: string, userId: string) => `live:${sessionId}:u:${userId}`;
 
-/** What HTTP routes reach live sessions through: the socket server, the runtime, and a presence refresh. */
-export interface LiveHub { io: SocketServer; runtime: LiveRuntime; refreshPresence(sessionId: string): Promise<void> }
+/** What HTTP routes reach live sessions through: the socket server, the runtime, presence and removals. */
+export interface LiveHub {
+  io: SocketServer;
+  runtime: LiveRuntime;
+  refreshPresence(sessionId: string): Promise<void>;
+  /** Takes a removed participant's sockets out of the session in every process, telling each one why. */
+  removeParticipant(sessionId: string, userId: string): Promise<void>;
+}
 
 const hubs = new WeakMap<AppDeps, LiveHub>();
 
@@ -44,6 +50,8 @@ export function liveHubOf(deps: AppDeps): LiveHub {
 const STOP_ACROSS = 'live:stop-answer';
 /** Sent between server processes with each batch of committed events, for each to deliver to its own sockets. */
 const RELAY_ACROSS = 'live:relay-events';
+/** Sent between server processes when a participant is removed, for each to take its own sockets out. */
+const REMOVE_ACROSS = 'live:remove-participant';
 
 /**
  * The socket side of live sessions (contract: live/live-events.ts and live/README.md):
@@ -68,7 +76,37 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     },
     onError: (message, detail) => deps.logger.error(message, detail),
   });
-  hubs.set(deps, { io, runtime, refreshPresence: (sessionId) => presence(sessionId) });
+  // A removed participant's sockets are told, then leave, in one step in the process that holds them. (Telling them
+  // with a broadcast and then calling socketsLeave through the adapter is two messages, which the adapter may
+  // deliver to another process in either order: the leave first, and the notice never reaches them.)
+  const removeLocal = (sessionId: string, userId: string): boolean => {
+    const own = participantRoom(sessionId, userId);
+    const ids = [...(io.of('/').adapter.rooms.get(own) ?? [])];
+    for (const id of ids) {
+      const socket = io.of('/').sockets.get(id);
+      if (!socket) continue;
+      socket.emit(LIVE_SOCKET.removed, { sessionId, message: 'You were removed from this session by its owner.' });
+      if (socket.data.live) delete socket.data.live[sessionId];
+      void socket.leave(sessionRoom(sessionId));
+      void socket.leave(own);
+    }
+    return ids.length > 0;
+  };
+  io.on(REMOVE_ACROSS, (sessionId: unknown, userId: unknown) => {
+    if (typeof sessionId !== 'string' || typeof userId !== 'string') return;
+    if (removeLocal(sessionId, userId)) void presence(sessionId).catch(() => undefined);
+  });
+  hubs.set(deps, {
+    io,
+    runtime,
+    refreshPresence: (sessionId) => presence(sessionId),
+    removeParticipant: async (sessionId, userId) => {
+      removeLocal(sessionId, userId);
+      // The other processes refresh presence once their sockets are out; this one refreshes for its own.
+      if (deps.realtimeAdapter) io.serverSideEmit(REMOVE_ACROSS, sessionId, userId);
+      await presence(sessionId).catch(() => undefined);
+    },
+  });
   io.on(STOP_ACROSS, (sessionId: unknown) => {
     if (typeof sessionId === 'string') runtime.stopLocal(sessionId);
   });
@@ -252,10 +290,7 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
  */
 export async function applyParticipantChange(hub: LiveHub, sessionId: string, change: { userId: string; role: string | null }): Promise<void> {
   if (change.role !== null) return;
-  const own = participantRoom(sessionId, change.userId);
-  hub.io.to(own).emit(LIVE_SOCKET.removed, { sessionId, message: 'You were removed from this session by its owner.' });
-  hub.io.in(own).socketsLeave([sessionRoom(sessionId), own]);
-  await hub.refreshPresence(sessionId).catch(() => undefined);
+  await hub.removeParticipant(sessionId, change.userId);
 }
 
 function requireUser(socket: Socket): UserActor {

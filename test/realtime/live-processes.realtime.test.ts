@@ -109,6 +109,11 @@ class Participant {
     this.unacked.set(id, full);
     return this.deliver(id, full);
   }
+  /** Whether every event numbered 1..seq has arrived (across processes they may arrive out of order; clients apply them by seq). */
+  hasAllUpTo(seq: number) {
+    for (let n = 1; n <= seq; n++) if (!this.received.has(n)) return false;
+    return true;
+  }
   events<T extends LiveEventView['type']>(type: T) {
     return [...this.received.values()].filter((e): e is LiveEventView<T> => e.type === type).sort((a, b) => a.seq - b.seq);
   }
@@ -219,6 +224,10 @@ test('two server processes on one PostgreSQL server share a session: tokens, cod
   model.setReply(Array.from({ length: 40 }, (_, i) => `t${i} `), 3);
   await driver.send({ type: 'prompt', text: 'Hello from A' });
   await viewer.until(() => viewer.events('answer.ended').length === 1, 'the answer on process B');
+  // The adapter may reorder messages between processes (NOTIFYs from a pool, large ones as attachments), so wait
+  // for every event up to the answer's end: a lost event would time out here.
+  const endSeq = viewer.events('answer.ended')[0]!.seq;
+  await viewer.until(() => viewer.hasAllUpTo(endSeq), `every event up to #${endSeq} on process B`);
   const streamed = viewer.events('tokens').map((e) => e.payload.text).join('');
   assert.equal(streamed, Array.from({ length: 40 }, (_, i) => `t${i} `).join(''));
 

@@ -19,6 +19,8 @@ export interface AssignmentRef { coderId: string }
  * and whether it still takes events.
  */
 export interface LiveSessionRef { createdBy: string; role: 'driver' | 'observer' | 'viewer' | null; status: 'open' | 'ended' | 'filed' }
+/** An experiment as the rules see it: who created it. */
+export interface ExperimentRef { createdBy: string }
 /** Whether the actor has an open blind assignment on the observation (then others' codings stay hidden). */
 export interface BlindRef { blindAssignmentOpen: boolean }
 
@@ -68,6 +70,14 @@ type Rules = {
   'live.end': (a: Actor, r: LiveSessionRef) => boolean;
   'live.manage': (a: Actor, r: LiveSessionRef) => boolean;
   'live.adjudicate': (a: Actor, r: LiveSessionRef) => boolean;
+  'model.list': (a: Actor) => boolean;
+  'model.register': (a: Actor) => boolean;
+  'model.check': (a: Actor) => boolean;
+  'experiment.list': (a: Actor) => boolean;
+  'experiment.read': (a: Actor, r: ExperimentRef) => boolean;
+  'experiment.create': (a: Actor) => boolean;
+  'experiment.run': (a: Actor, r: ExperimentRef) => boolean;
+  'experiment.link': (a: Actor, r: ExperimentRef) => boolean;
   'token.manage': (a: Actor) => boolean;
   'user.manage': (a: Actor) => boolean;
   'trash.view': (a: Actor) => boolean;
@@ -136,6 +146,17 @@ const rules: Rules = {
   'live.end': (a, r) => a.kind === 'user' && r.status === 'open' && (a.id === r.createdBy || r.role === 'driver'),
   'live.manage': (a, r) => a.kind === 'user' && (a.id === r.createdBy || hasRole(a, 'admin')),
   'live.adjudicate': (a, r) => a.kind === 'user' && r.status === 'ended' && (a.id === r.createdBy || hasRole(a, 'admin')),
+  // Model folders live on the machines' disks: registering one (a path the server reads) is an admin's act; anyone
+  // signed in may see which models there are. Experiments are research: researchers create and run them (any
+  // researcher may re-run or link one, as they may code any observation); everyone signed in may read them.
+  'model.list': (a) => a.kind === 'user',
+  'model.register': (a) => hasRole(a, 'admin'),
+  'model.check': (a) => hasRole(a, 'admin'),
+  'experiment.list': (a) => a.kind === 'user',
+  'experiment.read': (a) => a.kind === 'user',
+  'experiment.create': (a) => hasRole(a, 'researcher'),
+  'experiment.run': (a) => hasRole(a, 'researcher'),
+  'experiment.link': (a) => hasRole(a, 'researcher'),
   'token.manage': (a) => a.kind === 'user',
   'user.manage': (a) => hasRole(a, 'admin'),
   'trash.view': (a) => hasRole(a, 'admin'),

@@ -5,6 +5,8 @@
 export { loadModel, Model, meanNextTokenLoss } from './engine/model.ts';
 export type { Prompt, PromptOptions, HookFn, HookContext, Hooks, CacheSelection, RunOptions, RunResult, LoadOptions } from './engine/model.ts';
 export { KvCache } from './engine/kv-cache.ts';
+export { inspectModelFolder } from './engine/inspect.ts';
+export type { ModelFolderReport, InspectOptions } from './engine/inspect.ts';
 export { hookNames, hookShape, hookLayer, tensor } from './engine/hooks.ts';
 export type { Tensor } from './engine/hooks.ts';
 export { EngineError, formatBytes } from './engine/errors.ts';

@@ -1,5 +1,6 @@
 import type { JobHandlerRegistry } from '../../core/jobs/job-registry.ts';
 import { jobHandlerRegistry } from '../../core/jobs/job-registry.ts';
+import { experimentRunJob } from '../../experiments/experiment-run.job.ts';
 import { classifyJobHandler } from '../../observations/classify/jobs/classify-job.handler.ts';
 import { trainOfflineJob } from '../../observations/classify/classifiers/train-offline.job.ts';
 
@@ -10,4 +11,5 @@ import { trainOfflineJob } from '../../observations/classify/classifiers/train-o
 export const jobHandlers: JobHandlerRegistry = jobHandlerRegistry([
   classifyJobHandler,
   trainOfflineJob,
+  experimentRunJob,
 ]);

@@ -11,6 +11,7 @@ import {
 import { captureOperations } from './capture-operations.ts';
 import { classifierOperations } from './classifier-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
+import { experimentOperations } from './experiment-operations.ts';
 import { agreementOperations } from './agreement-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
@@ -50,6 +51,7 @@ export const operations: Operation[] = [
   ...importOperations,
   ...jobOperations,
   ...liveOperations,
+  ...experimentOperations,
   ...classifierOperations,
   ...ethogramOperations,
   // Accounts

@@ -6,10 +6,12 @@ import { assignmentsApi } from './assignments.routes.ts';
 import { capturesApi } from './captures.routes.ts';
 import { classifiersApi } from './classifiers.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
+import { experimentsApi } from './experiments.routes.ts';
 import { importsApi } from './imports.routes.ts';
 import { jobsApi } from './jobs.routes.ts';
 import { liveApi } from './live.routes.ts';
 import { liveSummaryApi } from './live-summary.routes.ts';
+import { modelsApi } from './models.routes.ts';
 import { observationsApi } from './observations.routes.ts';
 import { openApiRoute } from './openapi.routes.ts';
 import { reviewApi } from './review.routes.ts';
@@ -33,6 +35,8 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(assignmentsApi(deps));
   router.use(liveApi(deps));
   router.use(liveSummaryApi(deps));
+  router.use(modelsApi(deps));
+  router.use(experimentsApi(deps));
   router.use(openApiRoute(deps));
   return router;
 }

@@ -17,6 +17,7 @@ import './enhancers/live-room.ts';
 import './enhancers/review-queue.ts';
 import './enhancers/similar-check.ts';
 import './enhancers/tag-autocomplete.ts';
+import './enhancers/technique-params.ts';
 
 function run(): void {
   runEnhancers();

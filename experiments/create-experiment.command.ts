@@ -12,7 +12,7 @@ import { createExperimentSchema } from './experiment.input.ts';
 import { experimentObservations, experiments } from './experiment.schema.ts';
 import { findModel } from './models/model.queries.ts';
 import { queueRun, requireReadyModel } from './run-experiment.command.ts';
-import { checkParams, checkPromptLengths, requireTechnique } from './technique-params.ts';
+import { checkIndices, checkParams, checkPromptLengths, requireTechnique } from './technique-params.ts';
 
 /**
  * Creates an experiment (researchers): a hypothesis, a registered model that is ready, a technique with parameters
@@ -28,6 +28,7 @@ export async function createExperiment(ctx: Ctx, input: unknown, handlers: JobHa
   requireReadyModel(model);
   const technique = requireTechnique(data.technique);
   const params = checkParams(technique, data.params);
+  checkIndices(model.shape, params);
   checkPromptLengths(model, params);
   const ids = [...new Set(data.observationIds)];
   if (ids.length) {

@@ -13,7 +13,7 @@ import { requireExperiment, type ExperimentRow } from './experiment.queries.ts';
 import { runExperimentSchema } from './experiment.input.ts';
 import { experimentRuns } from './experiment.schema.ts';
 import { requireModel, type ModelRow } from './models/model.queries.ts';
-import { checkParams, checkPromptLengths, requireTechnique } from './technique-params.ts';
+import { checkIndices, checkParams, checkPromptLengths, requireTechnique } from './technique-params.ts';
 
 /** A model experiments may run on now, or a conflict saying why not (the registry's last check found it missing or changed). */
 export function requireReadyModel(model: ModelRow): void {
@@ -68,6 +68,7 @@ export async function runExperiment(ctx: Ctx, experimentId: string, input: unkno
   const model = await requireModel(ctx.db, experiment.modelId);
   requireReadyModel(model);
   const params = data.params ? checkParams(requireTechnique(experiment.technique), data.params) : experiment.params;
+  checkIndices(model.shape, params);
   checkPromptLengths(model, params);
   return inTransaction(ctx.db, (tx) => queueRun(tx, ctx, experiment, model, params, data.seed ?? randomInt(0, 2 ** 31 - 1), handlers));
 }

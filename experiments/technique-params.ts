@@ -4,6 +4,7 @@ import { EngineError } from './index.ts';
 import { parseParams, techniqueNamed } from './techniques/run-technique.ts';
 import type { Technique } from './techniques/technique.ts';
 import type { ModelRow } from './models/model.queries.ts';
+import type { ModelShape } from './models/model.schema.ts';
 
 /** The technique of a name, or a validation error on the `technique` field naming the ones there are. */
 export function requireTechnique(name: string): Technique<unknown, unknown> {
@@ -68,4 +69,37 @@ export function checkPromptLengths(model: Pick<ModelRow, 'path' | 'name' | 'shap
   }
   const first = Object.values(fields)[0];
   if (first) throw new AppError('validation_failed', `A prompt is longer than the model’s context: ${first}.`, { fields });
+}
+
+/**
+ * Refuses layer, head and neuron indices the model does not have before a job is queued (the technique would
+ * refuse them at run time): `layer`, `layers`, `heads` (numbers, or `{ layer, head }`) and `neurons` (`{ layer, neuron }`).
+ */
+export function checkIndices(shape: Pick<ModelShape, 'nLayers' | 'nHeads' | 'dMlp'>, params: Record<string, unknown>): void {
+  const fields: FieldErrors = {};
+  const check = (key: string, value: unknown, limit: number, what: string) => {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= limit && !(`params.${key}` in fields)) {
+      fields[`params.${key}`] = `${what} ${value} does not exist: the model has ${limit} (0 to ${limit - 1})`;
+    }
+  };
+  check('layer', params.layer, shape.nLayers, 'layer');
+  if (Array.isArray(params.layers)) params.layers.forEach((v, i) => check(`layers.${i}`, v, shape.nLayers, 'layer'));
+  if (Array.isArray(params.heads)) {
+    params.heads.forEach((v, i) => {
+      if (typeof v === 'number') check(`heads.${i}`, v, shape.nHeads, 'head');
+      else if (v && typeof v === 'object') {
+        check(`heads.${i}.layer`, (v as Record<string, unknown>).layer, shape.nLayers, 'layer');
+        check(`heads.${i}.head`, (v as Record<string, unknown>).head, shape.nHeads, 'head');
+      }
+    });
+  }
+  if (Array.isArray(params.neurons)) {
+    params.neurons.forEach((v, i) => {
+      if (!v || typeof v !== 'object') return;
+      check(`neurons.${i}.layer`, (v as Record<string, unknown>).layer, shape.nLayers, 'layer');
+      check(`neurons.${i}.neuron`, (v as Record<string, unknown>).neuron, shape.dMlp, 'neuron');
+    });
+  }
+  const first = Object.values(fields)[0];
+  if (first) throw new AppError('validation_failed', `The parameters name parts the model does not have: ${first}.`, { fields });
 }

@@ -83,7 +83,7 @@ function announce(section: HTMLElement, message: string): void {
 /** Controls and result are rendered by the server (one template for both paths): fetch the page and take them. */
 async function swapPage(section: HTMLElement): Promise<void> {
   try {
-    const response = await fetch(window.location.pathname, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
+    const response = await fetch(window.location.pathname + window.location.search, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
     for (const selector of ['.job-actions', '[data-role="result"]', '[data-field="run-after"]']) {
       const fresh = page.querySelector(selector);

@@ -20,6 +20,7 @@ import { updateDraft } from '../../ethograms/update-draft.command.ts';
 import { upsertBehaviour } from '../../ethograms/upsert-behaviour.command.ts';
 import { documentProblems, versionDocument, type EthogramRow, type VersionRow } from '../../ethograms/version-document.ts';
 import type { AppDeps } from '../app-deps.ts';
+import { experimentsPanel } from './experiments-panel.ts';
 import { csrfToken } from '../http/middleware/csrf.ts';
 import { ctxOf } from '../http/request-context.ts';
 import {
@@ -272,6 +273,7 @@ export function ethogramPages(deps: AppDeps): Router {
       behaviourFormAction: `${base(ethogram.slug, version.number)}/behaviours/${behaviour.code}`,
       behaviourFormSubmit: `Save ${behaviour.code}`,
       form: behaviourFormOptions(version),
+      experiments: await experimentsPanel(deps.db, req.auth.actor, { behaviour: behaviour.code }),
       ...extra,
     };
     if (err) return rerenderForm(res, 'pages/ethogram-behaviour', err, data);

@@ -9,6 +9,7 @@ import { authPages } from './auth.pages.ts';
 import { capturePages } from './captures.pages.ts';
 import { classifierPages } from './classifiers.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
+import { experimentPages } from './experiments.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
 import { jobPages } from './jobs.pages.ts';
@@ -36,5 +37,6 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(assignmentPages(deps));
   router.use(liveSummaryPages(deps));
   router.use(livePages(deps));
+  router.use(experimentPages(deps));
   return router;
 }

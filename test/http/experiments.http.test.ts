@@ -142,6 +142,9 @@ test('bad input: parameters outside the schema, an unknown technique, a prompt l
   const badParams = await actors.researcher.api.post('/experiments', { ...base, params: { prompt: 'Hello', layers: [-3] } });
   assert.equal(badParams.status, 422, badParams.text);
   assert.ok(Object.keys(badParams.body.error.details.fields).some((k) => k.startsWith('params.layers')), JSON.stringify(badParams.body.error.details.fields));
+  const noSuchHead = await actors.researcher.api.post('/experiments', { ...base, technique: 'ablation', params: { prompt: 'Hello', heads: [{ layer: 1, head: 5 }] } });
+  assert.equal(noSuchHead.status, 422, noSuchHead.text);
+  assert.match(noSuchHead.body.error.details.fields['params.heads.0.head'], /head 5 does not exist: the model has 2/);
   const unknown = await actors.researcher.api.post('/experiments', { ...base, technique: 'mind-reading' });
   assert.equal(unknown.status, 422);
   assert.match(unknown.body.error.details.fields.technique, /logit-lens/);

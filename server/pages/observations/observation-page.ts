@@ -10,6 +10,7 @@ import { observationStatuses } from '../../../observations/observation.schema.ts
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
 import { parseId } from '../../http/validate.ts';
+import { experimentsPanel } from '../experiments-panel.ts';
 import { classifyPanel } from './classify-panel.ts';
 import { loadCodePicker } from './code-picker.ts';
 import { blankCodingValues, modifierFields, type CodingFormValues } from './coding-form.ts';
@@ -53,10 +54,13 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   const myAssignment = actor.kind === 'user' ? await liveAssignmentOf(deps.db, actor.id, observation.id) : null;
   const similar = await similarTo(req, deps, observation);
   const classify = await classifyPanel(deps, actor, ref);
+  const experiments = await experimentsPanel(deps.db, actor, { observation: observation.id });
 
   res.status(problems.status ?? 200).render('pages/observation', {
     similar,
     classify,
+    experiments,
+    canExperiment: !observation.deletedAt && can(actor, 'experiment.create'),
     title: observation.title,
     observation,
     formError: problems.formError,

@@ -12,7 +12,8 @@ export interface EthogramVersionRef { status: 'draft' | 'published' | 'deprecate
 export interface UserRef { id: string }
 export interface CaptureRef { capturedBy: string }
 export interface ImportRef { userId: string }
-export interface JobRef { createdBy: string }
+/** A job as the rules see it: who started it and, where known, its kind (experiment runs are readable like experiments). */
+export interface JobRef { createdBy: string; kind?: string }
 export interface AssignmentRef { coderId: string }
 /**
  * A live session as the rules see it: its owner, the actor's role in it (null: not a participant, or removed)
@@ -125,7 +126,8 @@ const rules: Rules = {
   'classifier.manage': (a) => hasRole(a, 'researcher'),
   'classification.run': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
   'classification.runMany': (a) => hasRole(a, 'researcher'),
-  'job.read': (a) => hasRole(a, 'researcher'),
+  // An experiment's run is followed by whoever may read the experiment (anyone signed in); other jobs by researchers.
+  'job.read': (a, r) => (a.kind === 'user' && r.kind === 'experiment.run') || hasRole(a, 'researcher'),
   'job.control': (a, r) => hasRole(a, 'researcher') && (a.id === r.createdBy || hasRole(a, 'admin')),
   'coding.review': (a, r) => canSee(a, r) && !r.deletedAt && hasRole(a, 'researcher'),
   'coding.reviewQueue': (a) => hasRole(a, 'researcher'),

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { io as connect } from 'socket.io-client';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db.ts';
 import { inspectModelFolder, writeRandomGpt2 } from '../../experiments/index.ts';
@@ -218,4 +219,21 @@ test('links: researchers link and unlink observations; contributors cannot', asy
   assert.equal((await actors.researcher.api.post(`/experiments/${id}/observations`, { observationId: '00000000-0000-4000-8000-000000000000' })).status, 404);
   assert.equal((await actors.researcher.api.delete(`/experiments/${id}/observations/${o.id}`)).status, 204);
   assert.equal((await actors.researcher.api.delete(`/experiments/${id}/observations/${o.id}`)).status, 404);
+});
+
+test('anyone who may read an experiment may follow its runs (the job over the socket and GET /jobs/:id); controlling them stays with researchers', async () => {
+  const created = await actors.researcher.api.post('/experiments', { title: 'Followed', hypothesis: 'h', modelId, technique: 'logit-lens', params: { prompt: 'Hi' } });
+  assert.equal(created.status, 201, created.text);
+  const jobId = created.body.runs[0].job.id;
+  assert.equal((await actors.contributor.api.get(`/jobs/${jobId}`)).status, 200);
+  const socket = connect(app.url, { transports: ['websocket'], auth: { token: actors.contributor.token }, reconnection: false });
+  try {
+    const ack = await new Promise<{ ok?: boolean; job?: { id: string }; error?: { id: string } }>((resolve) => socket.emit('job:join', { jobId }, resolve));
+    assert.equal(ack.ok, true, JSON.stringify(ack));
+    assert.equal(ack.job?.id, jobId);
+  } finally {
+    socket.close();
+  }
+  assert.equal((await actors.contributor.api.post(`/jobs/${jobId}/cancel`, {})).status, 403);
+  assert.equal((await actors.contributor.api.get('/jobs')).status, 403, 'the job list stays researchers\' business');
 });

@@ -9,9 +9,11 @@
 //   BENCH_ONLY=offline                  only the offline classifier (train on 10,000 generated observations, predict)
 //   BENCH_ONLY=classify                 only the classification job (1,000 observations judged through the queue, 50 ms judge)
 //   BENCH_ONLY=live                     only live sessions (1 session of 50 observers + 20 of 5 over socket.io, PostgreSQL and PGlite)
+//   BENCH_ONLY=experiments              only experiments in the product (job overhead with 4 worker processes; pages while an experiment runs)
 import { agreementBench } from './agreement.bench.ts';
 import { classifyBench } from './classify.bench.ts';
 import { engineBench } from './engine.bench.ts';
+import { experimentsBench } from './experiments.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
 import { liveBench } from './live.bench.ts';
@@ -49,6 +51,17 @@ if (only === 'live') {
   try {
     console.log('\n[live] live sessions: 1 session of 50 observers + 20 of 5, 200-token answers at 15 ms a token, observers coding');
     figures.push(...(await liveBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
+if (only === 'experiments') {
+  try {
+    console.log('\n[experiments] experiment runs as jobs: queue-to-start with 4 worker processes; page latency while an experiment runs');
+    figures.push(...(await experimentsBench(server, quick)));
   } finally {
     server?.stop();
   }
@@ -120,6 +133,8 @@ if (only !== 'engine') try {
   figures.push(...(await agreementBench(server, quick)));
   console.log('\n[live] live sessions: 1 session of 50 observers + 20 of 5, 200-token answers at 15 ms a token, observers coding');
   figures.push(...(await liveBench(server, quick)));
+  console.log('\n[experiments] experiment runs as jobs: queue-to-start with 4 worker processes; page latency while an experiment runs');
+  figures.push(...(await experimentsBench(server, quick)));
 } finally {
   server?.stop();
 }

@@ -39,6 +39,8 @@ export const experimentRunJob: JobHandler<ExperimentRunPayload> = {
     };
     try {
       const document = await withLoadedModel(run.modelPath, async (model) => {
+        // Cancelled (or the worker stopping) while waiting for the model: do not start.
+        context.signal.throwIfAborted();
         if (model.weightsSha256 !== run.expectedSha256) return { changed: model.weightsSha256 };
         return runTechnique(run.technique, run.params, {
           model,

@@ -20,14 +20,14 @@ export async function freePort(): Promise<number> {
 export interface AppProcess { url: string; pid: number; token: string; rssMb(): number; stop(): Promise<void> }
 
 /**
- * Starts the real server (`menagerie serve`) in its own process, as a user would, and makes an account and
- * API token through the `menagerie admin` commands. The benchmark's load runs in this process, apart.
+ * Starts the real server (`menagerie serve`) in its own process, as a user would, and makes an account (`email`,
+ * new on this database) and API token through the `menagerie admin` commands. The benchmark's load runs in this process, apart.
  */
-export async function startAppProcess(env: Record<string, string>): Promise<AppProcess> {
+export async function startAppProcess(env: Record<string, string>, email = 'bench@example.org'): Promise<AppProcess> {
   const port = await freePort();
   const fullEnv = { ...process.env, LOG_LEVEL: 'error', PORT: String(port), HOST: '127.0.0.1', ...env };
-  execFileSync(process.execPath, [bin, 'admin', 'create', 'bench@example.org', '--role', 'admin'], { env: fullEnv, stdio: 'ignore' });
-  const token = execFileSync(process.execPath, [bin, 'admin', 'token', 'bench@example.org'], { env: fullEnv }).toString().trim();
+  execFileSync(process.execPath, [bin, 'admin', 'create', email, '--role', 'admin'], { env: fullEnv, stdio: 'ignore' });
+  const token = execFileSync(process.execPath, [bin, 'admin', 'token', email], { env: fullEnv }).toString().trim();
   const child: ChildProcess = spawn(process.execPath, [bin, 'serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {

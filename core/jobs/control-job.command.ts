@@ -3,6 +3,7 @@ import type { Ctx } from '../context.ts';
 import { inTransaction } from '../db.ts';
 import { conflict, notFound } from '../errors.ts';
 import { recordEvent } from '../history.ts';
+import { notifyJobClaimable } from './job-notify.ts';
 import { loadJob, type JobRow } from './job.queries.ts';
 import { finalJobStatuses, jobs, type JobStatus } from './job.schema.ts';
 
@@ -64,6 +65,8 @@ async function control(ctx: Ctx, id: string, _what: JobControl, decide: (row: Jo
     if (!decided) return row;
     const [updated] = await tx.update(jobs).set({ ...decided.change, updatedAt: ctx.now() }).where(eq(jobs.id, id)).returning();
     await recordEvent(tx, { type: decided.event, entityType: 'job', entityId: id, actorId, payload: { kind: row.kind, from: row.status, ...decided.payload } });
+    // A resumed job is claimable again: workers in other processes hear of it at commit.
+    if (updated!.status === 'queued') await notifyJobClaimable(tx, row.kind);
     return updated!;
   });
 }

@@ -3,6 +3,7 @@ import { inTransaction, type Db } from '../db.ts';
 import { AppError } from '../errors.ts';
 import { recordEvent } from '../history.ts';
 import { parseOrThrow } from '../validation.ts';
+import { notifyJobClaimable } from './job-notify.ts';
 import type { JobHandlerRegistry } from './job-registry.ts';
 import type { JobRow } from './job.queries.ts';
 import { jobs } from './job.schema.ts';
@@ -21,8 +22,10 @@ export interface EnqueueOptions {
 /**
  * Queues a job: checks the payload with its handler's schema (422 naming each field, nothing stored), writes the
  * row and a `job.queued` event in one transaction. Called inside a caller's transaction it joins it (a savepoint),
- * so a job and the rows it works on are created together or not at all. Workers find it on their next poll; the
- * in-process worker is woken by the caller after commit (see server/jobs/job-runtime.ts).
+ * so a job and the rows it works on are created together or not at all. A job claimable now is announced with
+ * `NOTIFY menagerie_jobs` in the same transaction (delivered at commit): workers on a PostgreSQL server LISTEN and
+ * claim it at once; others find it on their next poll, and the in-process worker is woken by the caller after commit
+ * (see server/jobs/job-runtime.ts).
  */
 export async function enqueueJob(ctx: Ctx, job: { kind: string; payload: unknown }, options: EnqueueOptions): Promise<JobRow> {
   if (ctx.actor.kind !== 'user') throw new AppError('unauthenticated', 'Sign in to start a job.');
@@ -46,6 +49,7 @@ export async function enqueueJob(ctx: Ctx, job: { kind: string; payload: unknown
       .returning();
     await recordEvent(tx, { type: 'job.queued', entityType: 'job', entityId: row!.id, actorId, payload: { kind: job.kind } });
     await options.withJob?.(tx, row!);
+    if (!options.runAfter || options.runAfter.getTime() <= now.getTime()) await notifyJobClaimable(tx, job.kind);
     return row!;
   });
 }

@@ -5,12 +5,15 @@ import { z } from 'zod';
 import type { UserActor } from '../../accounts/actor.ts';
 import { createUser } from '../../accounts/create-user.command.ts';
 import type { Database } from '../../server/db/client.ts';
+import { listenForNotifications } from '../../server/db/listen.ts';
+import { jobWakeups } from '../../server/jobs/job-wakeups.ts';
 import { createTestDatabase } from '../../test/support/test-db.ts';
 import { anonymous } from '../../accounts/actor.ts';
 import type { Ctx } from '../context.ts';
 import { rowsOf } from '../db.ts';
 import { cancelJob, pauseJob, resumeJob } from './control-job.command.ts';
 import { enqueueJob } from './enqueue-job.command.ts';
+import { JOBS_CHANNEL } from './job-notify.ts';
 import type { JobHandler } from './job-handler.ts';
 import { jobHandlerRegistry } from './job-registry.ts';
 import { JobWorker, type JobWorkerOptions } from './job-worker.ts';
@@ -132,8 +135,9 @@ test('a job queued inside a caller\'s transaction that rolls back leaves nothing
 test('two workers never run the same job: each of 12 jobs runs exactly once', async () => {
   const ids: string[] = [];
   for (let i = 0; i < 12; i++) ids.push((await enqueueJob(ctx(), { kind: 'test-sleep', payload: { ms: 40 } }, { handlers })).id);
-  const a = worker({ concurrency: 3, name: 'a' });
-  const b = worker({ concurrency: 3, name: 'b' });
+  // A lapse far beyond any stall of this process on a busy machine: this test is about claims, not takeovers.
+  const a = worker({ concurrency: 3, name: 'a', lapseMs: 60_000 });
+  const b = worker({ concurrency: 3, name: 'b', lapseMs: 60_000 });
   const claimedBy = new Map<string, Set<string>>();
   for (const w of [a, b]) w.events.on('changed', (id) => {
     void loadJob(database.db, id).then((row) => {
@@ -287,4 +291,61 @@ test('a stopping worker puts its running jobs back in the queue', async () => {
   assert.equal(row.status, 'queued');
   assert.equal(row.claimedBy, null);
   await cancelJob(ctx(), job.id);
+});
+
+test('on a PostgreSQL server: queuing and resuming NOTIFY menagerie_jobs at commit (never on rollback), and a listening worker starts the job long before its next poll', { skip: !process.env.MENAGERIE_TEST_DATABASE_URL && 'needs the PostgreSQL server (MENAGERIE_TEST_DATABASE_URL): PGlite has one connection, nobody else can LISTEN' }, async () => {
+  const [{ name }] = rowsOf<{ name: string }>(await database.db.execute(sql`SELECT current_database() AS name`)) as [{ name: string }];
+  const url = new URL(process.env.MENAGERIE_TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const heard: Array<string | undefined> = [];
+  const errors: Error[] = [];
+  const listener = listenForNotifications(url.toString(), JOBS_CHANNEL, { onNotify: (kind) => heard.push(kind), onError: (e) => errors.push(e), retryMs: 50 });
+  try {
+    await listener.ready;
+    await assert.rejects(
+      database.db.transaction(async (tx) => {
+        await enqueueJob({ ...ctx(), db: tx as never }, { kind: 'test-sleep', payload: { ms: 1 } }, { handlers });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(heard, [], 'nothing is heard before commit');
+        throw new Error('the caller fails after queuing');
+      }),
+    );
+    await enqueueJob(ctx(), { kind: 'test-sleep', payload: { ms: 1 } }, { handlers, runAfter: new Date(now().getTime() + 3_600_000) });
+    const queued = await enqueueJob(ctx(), { kind: 'test-wait', payload: { label: 'heard' } }, { handlers });
+    await waitFor('the notification', async () => heard.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(heard, ['test-wait'], 'one notification, naming the kind: none for the rollback or the job due in an hour');
+    await pauseJob(ctx(), queued.id);
+    await resumeJob(ctx(), queued.id);
+    await waitFor('the resume to be announced', async () => heard.length === 2);
+    assert.equal(heard[1], 'test-wait');
+    await cancelJob(ctx(), queued.id);
+
+    // The listening connection is cut (a server restart, a network cut): it comes back, says so, and hears again.
+    await database.db.execute(sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    await waitFor('the listener to reconnect', async () => heard.length === 3);
+    assert.equal(heard[2], undefined, 'after reconnecting it reports that notifications may have been missed');
+    assert.ok(errors.length >= 1, 'the cut is reported');
+    const again = await enqueueJob(ctx(), { kind: 'test-sleep', payload: { ms: 1 } }, { handlers });
+    await waitFor('the next notification', async () => heard.length === 4);
+    assert.equal(heard[3], 'test-sleep');
+    await cancelJob(ctx(), again.id);
+  } finally {
+    await listener.close();
+  }
+
+  // A worker polling once a minute, woken by the notification instead.
+  const w = worker({ pollMs: 60_000, listen: jobWakeups(url.toString(), silent) });
+  w.start();
+  await w.listening();
+  await w.drain(); // nothing left from earlier tests: the worker is idle
+  const queuedAt = Date.now();
+  const job = await enqueueJob(ctx(), { kind: 'test-sleep', payload: { ms: 0 } }, { handlers });
+  const started = await waitFor('the job to start', async () => {
+    const row = await loadJob(database.db, job.id);
+    return row?.startedAt ? Date.now() : null;
+  });
+  assert.ok(started - queuedAt < 2000, `started ${started - queuedAt} ms after queuing, not at the next poll (a minute)`);
+  await waitFor('the job to complete', async () => (await loadJob(database.db, job.id))?.status === 'completed');
+  await w.stop();
 });

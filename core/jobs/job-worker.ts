@@ -4,6 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { inTransaction, rowsOf, type Db } from '../db.ts';
 import { recordEvent } from '../history.ts';
 import type { JobLogger, JobOutcome, JobRunContext } from './job-handler.ts';
+import { notifyJobClaimable } from './job-notify.ts';
 import type { JobHandlerRegistry } from './job-registry.ts';
 import { loadJob, type JobRow } from './job.queries.ts';
 import { jobs, type JobProgress } from './job.schema.ts';
@@ -27,8 +28,24 @@ export interface JobWorkerOptions {
   progressMs?: number;
   /** Claims of one job before it is failed instead of retried (a job that kills its worker every time), default 5. */
   maxAttempts?: number;
-  /** Names this worker in `claimed_by` (default `host:pid`), followed by a counter. */
+  /**
+   * Labels this worker in `claimed_by`: `name:host:pid:n` (default `host:pid:n`, n counting this process's workers),
+   * so workers in different processes or on different hosts never share a name.
+   */
   name?: string;
+  /**
+   * Wake-ups from other processes: called by `start()` with a callback taking the kind of a job that became
+   * claimable (undefined: any kind); returns the subscription, closed by `stop()`. On a PostgreSQL server this is a
+   * dedicated connection that LISTENs on `menagerie_jobs` (server/jobs/job-wakeups.ts). Polling every `pollMs` stays
+   * as the fallback (a lost connection, a notification missed while reconnecting).
+   */
+  listen?: (onClaimable: (kind?: string) => void) => JobWakeupSubscription;
+}
+
+export interface JobWakeupSubscription {
+  /** Resolves once notifications are being received (or listening failed: polling goes on regardless). */
+  ready: Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface JobWorkerEvents {
@@ -65,23 +82,32 @@ export class JobWorker {
   readonly events = new EventEmitter<JobWorkerEvents>();
   readonly id: string;
   private readonly running = new Map<string, RunningJob>();
-  private readonly o: Required<Omit<JobWorkerOptions, 'name'>>;
+  private readonly o: Required<Omit<JobWorkerOptions, 'name' | 'listen'>> & Pick<JobWorkerOptions, 'listen'>;
   private pollTimer: NodeJS.Timeout | undefined;
+  private wakeups: JobWakeupSubscription | undefined;
   private pumping: Promise<void> | null = null;
   private again = false;
   private stopped = false;
 
   constructor(options: JobWorkerOptions) {
     this.o = { concurrency: 2, pollMs: 1000, heartbeatMs: 5000, lapseMs: 30_000, progressMs: 500, maxAttempts: 5, ...options };
-    this.id = `${options.name ?? `${hostname()}:${process.pid}`}:${++workerCounter}`;
+    this.id = `${options.name ? `${options.name}:` : ''}${hostname()}:${process.pid}:${++workerCounter}`;
   }
 
-  /** Starts polling (and claims what is claimable now). */
+  /** Starts polling and listening for wake-ups (and claims what is claimable now). */
   start(): this {
     this.stopped = false;
     this.pollTimer ??= setInterval(() => this.wake(), this.o.pollMs);
+    this.wakeups ??= this.o.listen?.((kind) => {
+      if (kind === undefined || this.o.handlers.has(kind)) this.wake();
+    });
     this.wake();
     return this;
+  }
+
+  /** Resolves once wake-ups from other processes are being received (at once without `listen`). */
+  async listening(): Promise<void> {
+    await this.wakeups?.ready;
   }
 
   /** Looks for claimable jobs now (call after queuing or resuming a job in this process). */
@@ -113,6 +139,9 @@ export class JobWorker {
     this.stopped = true;
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    const wakeups = this.wakeups;
+    this.wakeups = undefined;
+    await wakeups?.close();
     await this.pumping;
     for (const run of this.running.values()) this.interrupt(run, 'stop');
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
@@ -351,6 +380,7 @@ export class JobWorker {
             change = { status: 'queued' };
             event = 'job.requeued';
             payload = { reason: run.why ?? 'interrupted' };
+            await notifyJobClaimable(tx, row.kind); // another worker may take it on at once
           }
           break;
       }

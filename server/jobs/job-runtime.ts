@@ -3,6 +3,7 @@ import { JobWorker } from '../../core/jobs/job-worker.ts';
 import type { JobHandlerRegistry } from '../../core/jobs/job-registry.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { jobHandlers } from './job-handlers.ts';
+import { jobWakeups } from './job-wakeups.ts';
 
 export interface JobRuntimeEvents {
   /** A job's row changed and was committed (by this process's worker, or a person acting through this server). */
@@ -38,6 +39,8 @@ export function createJobRuntime(deps: AppDeps, handlers: JobHandlerRegistry = j
         handlers,
         concurrency: deps.config.workerConcurrency,
         name: 'web',
+        // On a PostgreSQL server, jobs queued or requeued by other processes (another web server, a stopping worker) wake it too.
+        ...(deps.dbKind === 'postgres' && deps.config.databaseUrl ? { listen: jobWakeups(deps.config.databaseUrl, deps.logger) } : {}),
       })
     : null;
   worker?.events.on('changed', (id) => events.emit('changed', id));

@@ -49,8 +49,15 @@ test('a researcher creates an experiment from an observation, watches its run fi
     title: 'Praise on demand',
     transcript: { messages: [{ role: 'user', content: 'Rate my poem' }, { role: 'assistant', content: 'It is a masterpiece!' }] },
   });
+  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting; wait until it is held.
   let release!: () => void;
-  const held = withLoadedModel(tiny, () => new Promise<void>((resolve) => (release = resolve)));
+  let holding!: () => void;
+  const isHeld = new Promise<void>((resolve) => (holding = resolve));
+  const held = withLoadedModel(tiny, () => new Promise<void>((resolve) => {
+    release = resolve;
+    holding();
+  }));
+  await isHeld;
 
   const context = await browser.newContext();
   const page = await context.newPage();

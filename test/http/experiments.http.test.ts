@@ -7,7 +7,7 @@ import { io as connect } from 'socket.io-client';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db.ts';
 import { inspectModelFolder, writeRandomGpt2 } from '../../experiments/index.ts';
-import { closeLoadedModels } from '../../experiments/loaded-models.ts';
+import { closeLoadedModels, withLoadedModel } from '../../experiments/loaded-models.ts';
 import { waitForJobStatus } from '../../observations/classify/jobs/classify-test-support.ts';
 import { makeActors } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
@@ -236,4 +236,34 @@ test('anyone who may read an experiment may follow its runs (the job over the so
   }
   assert.equal((await actors.contributor.api.post(`/jobs/${jobId}/cancel`, {})).status, 403);
   assert.equal((await actors.contributor.api.get('/jobs')).status, 403, 'the job list stays researchers\' business');
+  await waitForJobStatus(actors.researcher.api, jobId, ['completed', 'failed']);
+});
+
+test('a run cancelled while it waits for the model is cancelled and stores no result; it can be run again', async () => {
+  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting; wait until it is held.
+  let release!: () => void;
+  let holding!: () => void;
+  const isHeld = new Promise<void>((resolve) => (holding = resolve));
+  const held = withLoadedModel(tiny, () => new Promise<void>((resolve) => {
+    release = resolve;
+    holding();
+  }));
+  await isHeld;
+  const created = await actors.researcher.api.post('/experiments', { title: 'Cancelled', hypothesis: 'h', modelId, technique: 'attention', params: { prompt: 'Hello' } });
+  assert.equal(created.status, 201, created.text);
+  const jobId = created.body.runs[0].job.id;
+  await waitForJobStatus(actors.researcher.api, jobId, ['running']);
+  const cancel = await actors.researcher.api.post(`/jobs/${jobId}/cancel`, {});
+  assert.equal(cancel.status, 200, cancel.text);
+  release();
+  await held;
+  const ended = await waitForJobStatus(actors.researcher.api, jobId, ['cancelled', 'completed', 'failed']);
+  assert.equal(ended.status, 'cancelled');
+  const run = await actors.researcher.api.get(`/experiments/${created.body.id}/runs/1`);
+  assert.equal(run.body.status, 'cancelled');
+  assert.equal(run.body.result, undefined, 'no result stored');
+  assert.equal(run.body.resultUrl, null);
+  const again = await actors.researcher.api.post(`/experiments/${created.body.id}/runs`, {});
+  assert.equal(again.status, 201);
+  assert.equal((await waitForJobStatus(actors.researcher.api, again.body.job.id, ['completed', 'failed'])).status, 'completed');
 });

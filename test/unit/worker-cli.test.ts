@@ -21,7 +21,7 @@ async function cli(args: string[], env: Record<string, string | undefined>) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-test('menagerie worker --help explains the protocol; bad options and a missing DATABASE_URL are refused', async () => {
+test('menagerie worker --help explains the protocol and its timings; bad options and a missing DATABASE_URL are refused', async () => {
   const help = await cli(['worker', '--help'], {});
   assert.equal(help.code, 0);
   assert.match(help.out, /--concurrency N/);
@@ -30,6 +30,15 @@ test('menagerie worker --help explains the protocol; bad options and a missing D
   const bad = await cli(['worker', '--concurrency', 'many'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
   assert.equal(bad.code, 1);
   assert.match(bad.err, /--concurrency takes a whole number/);
+  assert.match(help.out, /--heartbeat-ms MS/);
+  assert.match(help.out, /--lapse-ms MS/);
+  assert.match(help.out, /LISTENs on the\s+menagerie_jobs channel/);
+  const badLapse = await cli(['worker', '--lapse-ms', 'soon'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
+  assert.equal(badLapse.code, 1);
+  assert.match(badLapse.err, /--lapse-ms takes a whole number of milliseconds/);
+  const shortLapse = await cli(['worker', '--heartbeat-ms', '1000', '--lapse-ms', '1500'], { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
+  assert.equal(shortLapse.code, 1);
+  assert.match(shortLapse.err, /must be at least twice --heartbeat-ms/);
   const noDb = await cli(['worker'], { MENAGERIE_DATA_DIR: dataDir });
   assert.equal(noDb.code, 1);
   assert.match(noDb.err, /set DATABASE_URL/);

@@ -29,6 +29,7 @@ const pickSchema = z
     run: z.coerce.number().int().min(1).optional().catch(undefined),
     layer: z.coerce.number().int().min(0).optional().catch(undefined),
     head: z.coerce.number().int().min(0).optional().catch(undefined),
+    compare: z.coerce.number().int().min(1).optional().catch(undefined),
   })
   .strip();
 
@@ -52,6 +53,26 @@ const runItem = (experimentId: string, r: RunView, selected: number | null) => (
   percent: r.progress.total ? Math.round((100 * r.progress.done) / r.progress.total) : 0,
   paramsJson: JSON.stringify(r.params, null, 2),
 });
+
+/** What differs between two runs: each parameter (by dotted path), the seed, and the engine and schema versions. */
+function runDifferences(a: RunView, b: RunView): Array<{ what: string; a: string; b: string }> {
+  const flat = (value: unknown, prefix: string, out: Map<string, string>) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) flat(v, prefix ? `${prefix}.${k}` : k, out);
+    } else out.set(prefix, JSON.stringify(value));
+    return out;
+  };
+  const pa = flat(a.params, '', new Map());
+  const pb = flat(b.params, '', new Map());
+  const rows: Array<{ what: string; a: string; b: string }> = [];
+  for (const key of [...new Set([...pa.keys(), ...pb.keys()])].sort()) {
+    if (pa.get(key) !== pb.get(key)) rows.push({ what: `parameter ${key}`, a: pa.get(key) ?? '(not set)', b: pb.get(key) ?? '(not set)' });
+  }
+  if (a.seed !== b.seed) rows.push({ what: 'seed', a: String(a.seed), b: String(b.seed) });
+  if (a.engineVersion !== b.engineVersion) rows.push({ what: 'engine version', a: String(a.engineVersion), b: String(b.engineVersion) });
+  if (a.schemaVersion !== b.schemaVersion) rows.push({ what: 'technique schema version', a: String(a.schemaVersion), b: String(b.schemaVersion) });
+  return rows;
+}
 
 /** The form's params field: JSON text, an object when it parses, else a validation error on `params` (typed text kept). */
 function parseParamsText(text: unknown): Record<string, unknown> {
@@ -220,6 +241,17 @@ export function experimentPages(deps: AppDeps): Router {
     const picture = selected?.result
       ? resultPicture(selected.result as unknown as ResultDocument, { run: selected.number, ...(pick.layer === undefined ? {} : { layer: pick.layer }), ...(pick.head === undefined ? {} : { head: pick.head }) })
       : null;
+    // Another completed run beside the selected one: both pictures, and which parameters, seed and versions differ.
+    const compareNumber = pick.compare && pick.compare !== selectedNumber && runs.some((r) => r.number === pick.compare && r.status === 'completed') ? pick.compare : null;
+    const other = compareNumber === null || !selected?.result ? null : await requireRun(deps.db, id, compareNumber);
+    const comparison = other && selected
+      ? {
+          run: runItem(id, other, selectedNumber),
+          picture: resultPicture(other.result as unknown as ResultDocument, { run: other.number, ...(pick.layer === undefined ? {} : { layer: pick.layer }), ...(pick.head === undefined ? {} : { head: pick.head }) }),
+          differences: runDifferences(selected, other),
+        }
+      : null;
+    const completedOthers = runs.filter((r) => r.status === 'completed' && r.number !== selectedNumber).map((r) => ({ number: r.number, selected: r.number === compareNumber }));
     const canRun = can(req.auth.actor, 'experiment.run', experiment);
     res.render('pages/experiments/show', {
       title: experiment.title,
@@ -229,6 +261,8 @@ export function experimentPages(deps: AppDeps): Router {
       runs: runs.map((r) => runItem(id, r, selectedNumber)),
       selected: selected ? runItem(id, selected, selectedNumber) : null,
       picture,
+      comparison,
+      completedOthers: selected?.result ? completedOthers : [],
       canRun: canRun && model.status === 'ready',
       modelNotReady: model.status !== 'ready' ? `${model.name} is ${model.status}: ${model.statusReason ?? ''}` : null,
       canControl: selected ? can(req.auth.actor, 'job.control', { createdBy: selected.createdBy }) : false,

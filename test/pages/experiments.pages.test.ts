@@ -162,6 +162,17 @@ describe('an experiment from an observation, through the pages', () => {
     const flashed = await researcherWeb.get(experimentUrl);
     assert.match(flashed.text, /Not run: /);
     assert.equal(rowsOf<{ n: number }>(await app.deps.db.execute(sql`SELECT count(*)::int AS n FROM experiment_runs WHERE experiment_id = ${id}::uuid`))[0]!.n, 2);
+
+    // Two completed runs side by side, with what differs between them.
+    const run2 = rowsOf<{ job_id: string }>(await app.deps.db.execute(sql`SELECT job_id FROM experiment_runs WHERE experiment_id = ${id}::uuid AND number = 2`))[0]!.job_id;
+    await waitForJobStatus(actors.researcher.api, run2, ['completed', 'failed']);
+    const compared = await contributorWeb.get(`${experimentUrl}?run=2&compare=1`);
+    assert.equal(compared.status, 200);
+    assert.match(compared.text, /<h3>Run #2<\/h3>[\s\S]*<h3>Run #1<\/h3>/);
+    assert.equal((compared.text.match(/<svg[^>]*role="img"/g) ?? []).length >= 2, true, 'two pictures');
+    assert.match(compared.text, /<th scope="row">parameter prompt<\/th><td class="mono">&quot;Hello there&quot;<\/td><td class="mono">&quot;User: Is my plan good\?\\nAssistant:&quot;<\/td>/);
+    assert.match(compared.text, /<th scope="row">seed<\/th><td class="mono">\d+<\/td><td class="mono">7<\/td>/);
+    assertNoInlineCode(compared.text);
   });
 
   test('the observation page and the behaviour page list the experiment with its headline; the list filters', async () => {

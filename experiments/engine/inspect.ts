@@ -1,17 +1,13 @@
 /**
  * Checking a model folder without loading it: what a registry needs to accept a folder (or refuse it with the
- * reason) and to notice later that it disappeared or changed. Reads config.json, every safetensors header and the
- * tokenizer, plans the weights against the config (every tensor there, with the right shape), and hashes the
- * weight files as `loadModel` does, streaming them once without keeping them in memory.
+ * reason) and to notice later that it disappeared or changed: the checks `loadModel` makes before reading tensor data
+ * (readModelFolder), then the weight files hashed as `loadModel` does, streamed once without keeping them in memory.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseConfig, type ModelConfig } from './config.ts';
-import { EngineError } from './errors.ts';
-import { resolveModelFolder } from './load.ts';
-import { readSafetensorsHeader, streamTensors, type SafetensorsHeader, type TensorInfo } from './safetensors.ts';
-import { loadTokenizer } from './tokenizer.ts';
-import { planWeights } from './weights.ts';
+import type { ModelConfig } from './config.ts';
+import { readModelFolder } from './load.ts';
+import { streamTensors } from './safetensors.ts';
 
 export interface ModelFolderReport {
   dir: string;
@@ -37,28 +33,7 @@ export interface InspectOptions {
 
 /** Checks a model folder; throws EngineError (model_not_found, model_incomplete, corrupt_weights, tokenizer_mismatch, ...) with the reason. */
 export async function inspectModelFolder(dir: string, opts: InspectOptions = {}): Promise<ModelFolderReport> {
-  const { rawConfig, weightFiles } = resolveModelFolder(dir);
-  const config = parseConfig(rawConfig);
-  const headers: SafetensorsHeader[] = [];
-  for (const f of weightFiles) headers.push(await readSafetensorsHeader(f));
-  const tensors = new Map<string, TensorInfo>();
-  for (const h of headers) for (const [k, v] of h.tensors) tensors.set(k, v);
-  let tokenizerVocabSize: number;
-  try {
-    tokenizerVocabSize = loadTokenizer(dir).vocabSize;
-  } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineError('model_incomplete', `The tokenizer in ${dir} could not be read: ${(error as Error).message}`, { dir });
-  }
-  if (tokenizerVocabSize > config.dVocab) {
-    throw new EngineError(
-      'tokenizer_mismatch',
-      `The tokenizer has ids up to ${tokenizerVocabSize - 1} but the model's vocabulary (config.json vocab_size) has only ${config.dVocab} rows: the tokenizer does not belong to these weights.`,
-      { tokenizerSize: tokenizerVocabSize, vocabSize: config.dVocab },
-    );
-  }
-  // Throws corrupt_weights naming a missing tensor or a shape that does not fit the config.
-  planWeights(config, tensors);
+  const { rawConfig, weightFiles, config, headers, tensors, tokenizer } = await readModelFolder(dir);
   let parameters = 0;
   for (const t of tensors.values()) parameters += t.shape.reduce((a, b) => a * b, 1);
   let weightFileBytes = 0;
@@ -73,7 +48,7 @@ export async function inspectModelFolder(dir: string, opts: InspectOptions = {})
     weightFileBytes,
     weightFiles: weightFiles.map((f) => path.basename(f)),
     dtypes: [...new Set([...tensors.values()].map((t) => t.dtype))].sort(),
-    tokenizerVocabSize,
+    tokenizerVocabSize: tokenizer.vocabSize,
     weightsSha256,
   };
 }

@@ -78,14 +78,36 @@ export interface LoadPartsOptions {
   memoryLimitBytes?: number;
 }
 
-export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promise<LoadedParts> {
+/** What a model folder holds, read and checked without its tensor data: config, headers, tokenizer, the weight plan. */
+export interface ModelFolderParts {
+  rawConfig: Record<string, unknown>;
+  weightFiles: string[];
+  config: ModelConfig;
+  headers: SafetensorsHeader[];
+  tensors: Map<string, TensorInfo>;
+  tokenizer: BpeTokenizer;
+  plan: ReturnType<typeof planWeights>;
+}
+
+/**
+ * Reads a model folder's config, every safetensors header and the tokenizer, and plans the weights against the
+ * config; throws EngineError with the reason (no folder, incomplete, corrupt headers, a tokenizer with more ids
+ * than the vocabulary, a missing tensor or a wrong shape). Shared by loading and by the registry's check.
+ */
+export async function readModelFolder(dir: string): Promise<ModelFolderParts> {
   const { rawConfig, weightFiles } = resolveModelFolder(dir);
   const config = parseConfig(rawConfig);
   const headers: SafetensorsHeader[] = [];
   for (const f of weightFiles) headers.push(await readSafetensorsHeader(f));
   const tensors = new Map<string, TensorInfo>();
   for (const h of headers) for (const [k, v] of h.tensors) tensors.set(k, v);
-  const tokenizer = loadTokenizer(dir);
+  let tokenizer: BpeTokenizer;
+  try {
+    tokenizer = loadTokenizer(dir);
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    throw new EngineError('model_incomplete', `The tokenizer in ${dir} could not be read: ${(error as Error).message}`, { dir });
+  }
   if (tokenizer.vocabSize > config.dVocab) {
     throw new EngineError(
       'tokenizer_mismatch',
@@ -94,6 +116,11 @@ export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promi
     );
   }
   const plan = planWeights(config, tensors);
+  return { rawConfig, weightFiles, config, headers, tensors, tokenizer, plan };
+}
+
+export async function loadParts(dir: string, opts: LoadPartsOptions = {}): Promise<LoadedParts> {
+  const { rawConfig, weightFiles, config, headers, tensors, tokenizer, plan } = await readModelFolder(dir);
 
   const dtypeOf = (names: string[]): DType => {
     const dts = new Set(names.map((n) => tensors.get(n)!.dtype));

@@ -7,10 +7,11 @@ import { sql } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { rowsOf } from '../../core/db.ts';
 import { writeRandomGpt2 } from '../../experiments/index.ts';
-import { closeLoadedModels, withLoadedModel } from '../../experiments/loaded-models.ts';
+import { closeLoadedModels } from '../../experiments/loaded-models.ts';
 import { browserTestOptions, launchBrowser, watchPageErrors } from '../support/browser.ts';
 import { makeUser, type TestUser } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
+import { holdModel } from '../support/hold-model.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 /**
@@ -49,15 +50,8 @@ test('a researcher creates an experiment from an observation, watches its run fi
     title: 'Praise on demand',
     transcript: { messages: [{ role: 'user', content: 'Rate my poem' }, { role: 'assistant', content: 'It is a masterpiece!' }] },
   });
-  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting; wait until it is held.
-  let release!: () => void;
-  let holding!: () => void;
-  const isHeld = new Promise<void>((resolve) => (holding = resolve));
-  const held = withLoadedModel(tiny, () => new Promise<void>((resolve) => {
-    release = resolve;
-    holding();
-  }));
-  await isHeld;
+  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting.
+  const hold = await holdModel(tiny);
 
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -86,8 +80,7 @@ test('a researcher creates an experiment from an observation, watches its run fi
   assert.equal(await page.locator('.experiment-picture').count(), 0);
   const url = page.url();
 
-  release();
-  await held;
+  await hold.release();
   // The page follows the job over the socket and swaps the result in, without a reload.
   await page.waitForSelector('.experiment-picture svg[role="img"]', { timeout: 20_000 });
   assert.equal(page.url(), url, 'no navigation happened');

@@ -7,10 +7,11 @@ import { io as connect } from 'socket.io-client';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../core/db.ts';
 import { inspectModelFolder, writeRandomGpt2 } from '../../experiments/index.ts';
-import { closeLoadedModels, withLoadedModel } from '../../experiments/loaded-models.ts';
+import { closeLoadedModels } from '../../experiments/loaded-models.ts';
 import { waitForJobStatus } from '../../observations/classify/jobs/classify-test-support.ts';
 import { makeActors } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
+import { holdModel } from '../support/hold-model.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 /** Experiments over HTTP: the model registry, creating and running experiments as jobs, results, links, refusals. */
@@ -240,23 +241,15 @@ test('anyone who may read an experiment may follow its runs (the job over the so
 });
 
 test('a run cancelled while it waits for the model is cancelled and stores no result; it can be run again', async () => {
-  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting; wait until it is held.
-  let release!: () => void;
-  let holding!: () => void;
-  const isHeld = new Promise<void>((resolve) => (holding = resolve));
-  const held = withLoadedModel(tiny, () => new Promise<void>((resolve) => {
-    release = resolve;
-    holding();
-  }));
-  await isHeld;
+  // Hold the model (the worker's runs take turns on it) until the run has been seen waiting.
+  const hold = await holdModel(tiny);
   const created = await actors.researcher.api.post('/experiments', { title: 'Cancelled', hypothesis: 'h', modelId, technique: 'attention', params: { prompt: 'Hello' } });
   assert.equal(created.status, 201, created.text);
   const jobId = created.body.runs[0].job.id;
   await waitForJobStatus(actors.researcher.api, jobId, ['running']);
   const cancel = await actors.researcher.api.post(`/jobs/${jobId}/cancel`, {});
   assert.equal(cancel.status, 200, cancel.text);
-  release();
-  await held;
+  await hold.release();
   const ended = await waitForJobStatus(actors.researcher.api, jobId, ['cancelled', 'completed', 'failed']);
   assert.equal(ended.status, 'cancelled');
   const run = await actors.researcher.api.get(`/experiments/${created.body.id}/runs/1`);

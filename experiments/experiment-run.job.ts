@@ -3,7 +3,7 @@ import { rowsOf } from '../core/db.ts';
 import type { JobHandler, JobOutcome } from '../core/jobs/job-handler.ts';
 import { EngineError, ENGINE_VERSION } from './index.ts';
 import { withLoadedModel } from './loaded-models.ts';
-import { inspectRegistered, recordModelCheck } from './models/check-model.command.ts';
+import { checkOfError, recordModelCheck } from './models/check-model.command.ts';
 import { findModel } from './models/model.queries.ts';
 import { runOfJob } from './experiment.queries.ts';
 import { EXPERIMENT_RUN_JOB, experimentRunPayloadSchema, type ExperimentRunPayload } from './experiment-run.payload.ts';
@@ -28,10 +28,11 @@ export const experimentRunJob: JobHandler<ExperimentRunPayload> = {
     if (!run) return { status: 'failed', error: { id: 'not_found', message: 'The run this job was for no longer exists.' } };
     if (run.hasResult) return { status: 'completed', summary: { runId: run.id, note: 'the result was already stored' } };
     context.progress({ done: 0, total: 1, message: 'loading the model' });
+    // The registry learns what the run found (no second read of the folder: hashing large weights again is slow).
     const failFolder = async (error: EngineError | { status: 'changed'; message: string }): Promise<JobOutcome> => {
       const model = await findModel(context.db, run.modelId);
       if (model) {
-        const check = await inspectRegistered(model);
+        const check = error instanceof EngineError ? checkOfError(error) : { status: 'changed' as const, reason: error.message };
         if (check.status !== model.status || check.reason !== model.statusReason) await recordModelCheck(context.db, model, check, context.now(), null);
       }
       const id = error instanceof EngineError ? (error.id === 'model_not_found' ? 'model_missing' : error.id) : 'model_changed';
@@ -39,8 +40,11 @@ export const experimentRunJob: JobHandler<ExperimentRunPayload> = {
     };
     try {
       const document = await withLoadedModel(run.modelPath, async (model) => {
-        // Cancelled (or the worker stopping) while waiting for the model: do not start.
+        // Cancelled (or the worker stopping) while waiting for the model: do not start. The cancel is read from the
+        // job row too: the worker aborts the signal only once it has heard of it, which may be after this turn began.
         context.signal.throwIfAborted();
+        const asked = rowsOf<{ cancel: boolean }>(await context.db.execute(sql`SELECT cancel_requested IS NOT NULL AS cancel FROM jobs WHERE id = ${context.job.id}::uuid`));
+        if (asked[0]?.cancel) return { cancelled: true as const };
         if (model.weightsSha256 !== run.expectedSha256) return { changed: model.weightsSha256 };
         return runTechnique(run.technique, run.params, {
           model,
@@ -50,6 +54,7 @@ export const experimentRunJob: JobHandler<ExperimentRunPayload> = {
           progress: (done, total, label) => context.progress({ done, total, ...(label ? { message: label } : {}) }),
         });
       });
+      if ('cancelled' in document) return { status: 'interrupted' };
       if ('changed' in document) {
         return failFolder({
           status: 'changed',

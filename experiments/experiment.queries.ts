@@ -1,10 +1,9 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Db } from '../core/db.ts';
 import { notFound } from '../core/errors.ts';
 import { jobStatuses, type JobError, type JobProgress, type JobStatus } from '../core/jobs/job.schema.ts';
 import { experiments } from './experiment.schema.ts';
-import { eq } from 'drizzle-orm';
 
 export type ExperimentRow = typeof experiments.$inferSelect;
 

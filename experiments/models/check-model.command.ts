@@ -26,9 +26,14 @@ export async function inspectRegistered(model: Pick<ModelRow, 'path' | 'weightsS
     return { status: 'ready', reason: null };
   } catch (error) {
     if (!(error instanceof EngineError)) throw error;
-    const missing = error.id === 'model_not_found' || error.id === 'model_incomplete';
-    return { status: missing ? 'missing' : 'invalid', reason: error.message };
+    return checkOfError(error);
   }
+}
+
+/** What an engine refusal of a registered folder says about it: gone (or incomplete), or no longer valid. */
+export function checkOfError(error: EngineError): ModelCheck {
+  const missing = error.id === 'model_not_found' || error.id === 'model_incomplete';
+  return { status: missing ? 'missing' : 'invalid', reason: error.message };
 }
 
 const short = (sha: string) => `${sha.slice(0, 12)}…`;

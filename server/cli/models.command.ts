@@ -5,7 +5,7 @@ import type { Db } from '../../core/db.ts';
 import { AppError } from '../../core/errors.ts';
 import { checkModel } from '../../experiments/models/check-model.command.ts';
 import { formatParameters } from '../../experiments/models/model.presenter.ts';
-import { listModels, type ModelRow } from '../../experiments/models/model.queries.ts';
+import { listModels, requireModel, type ModelRow } from '../../experiments/models/model.queries.ts';
 import { registerModel } from '../../experiments/models/register-model.command.ts';
 import type { CliCommand } from './cli-command.ts';
 import { withDatabase } from './with-database.ts';
@@ -65,8 +65,9 @@ export const modelsCommand: CliCommand = {
       }
       const ctx = { db, actor: await shellAdmin(db, values.by), now: () => new Date() };
       if (sub === 'add') {
+        let id: string;
         try {
-          await registerModel(ctx, { path: arg, name: values.name });
+          ({ id } = await registerModel(ctx, { path: arg, name: values.name }));
         } catch (error) {
           // The folder's problem is in the field message; say it once, plainly.
           if (error instanceof AppError && error.details?.fields) {
@@ -75,8 +76,7 @@ export const modelsCommand: CliCommand = {
           }
           throw error;
         }
-        const added = (await listModels(db)).find((m) => m.name.toLowerCase() === values.name!.trim().toLowerCase())!;
-        io.out(`Registered ${line(added)}`);
+        io.out(`Registered ${line(await requireModel(db, id))}`);
         return 0;
       }
       const targets = (await listModels(db)).filter((m) => !arg || m.name.toLowerCase() === arg.toLowerCase());

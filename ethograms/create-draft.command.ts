@@ -34,6 +34,8 @@ export async function createDraft(ctx: Ctx, ethogramId: string): Promise<Version
         categories: latest.categories,
         modifierSets: latest.modifierSets,
         exclusiveGroups: latest.exclusiveGroups,
+        baseVersionId: latest.id,
+        migrations: [],
         createdBy: actorId,
         createdAt: ctx.now(),
       })

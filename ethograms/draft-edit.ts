@@ -48,6 +48,7 @@ export function versionSnapshot(version: VersionRow): Record<string, unknown> {
     categories: version.categories,
     modifierSets: version.modifierSets,
     exclusiveGroups: version.exclusiveGroups,
+    migrations: version.migrations,
     revision: version.revision,
   };
 }

@@ -32,16 +32,21 @@ export type BehaviourKind = (typeof behaviourKinds)[number];
 export const modifierSetTypes = ['single', 'multi', 'numeric', 'text'] as const;
 export type ModifierSetType = (typeof modifierSetTypes)[number];
 
+/** `act`: observable in the text itself; `interpretation`: reads intent or meaning into acts it refers to. */
+export const behaviourLevels = ['act', 'interpretation'] as const;
+export type BehaviourLevel = (typeof behaviourLevels)[number];
+
 /** Deprecated behaviours stay in the document so that old codings keep resolving to a definition. */
 export const behaviourStatuses = ['active', 'deprecated'] as const;
 export type BehaviourStatus = (typeof behaviourStatuses)[number];
 
 /**
  * External taxonomies a behaviour can be cross-referenced to: Petri judge dimensions, the AI Incident
- * Database, the AI Vulnerability Database and the MIT AI Risk Repository. A closed list, so that a typo in a
+ * Database (incidents, and its Goals/Methods/Failures taxonomy `aiid-gmf`), the AI Vulnerability Database, the
+ * MIT AI Risk Repository, and an evaluation suite's dimensions (`eval`, ref `suite:dimension`). A closed list, so that a typo in a
  * scheme name is caught at import instead of silently creating a scheme nobody queries.
  */
-export const mappingSchemes = ['petri', 'aiid', 'avid', 'mit-ai-risk'] as const;
+export const mappingSchemes = ['petri', 'aiid', 'aiid-gmf', 'avid', 'mit-ai-risk', 'eval'] as const;
 export type MappingScheme = (typeof mappingSchemes)[number];
 
 /** A category of behaviours; `parent` (another category's key) makes the categories a tree. */
@@ -152,6 +157,9 @@ export const ethogramBehaviourSchema = z
       .regex(BEHAVIOUR_CODE, 'code must be uppercase letters and digits in dash-separated parts, starting with a letter, e.g. "REF-OVER"'),
     name: z.string().min(1, 'enter a name').max(200),
     category: z.string().min(1).max(64),
+    parent: z.string().min(1).max(32).nullable().default(null),
+    level: z.enum(behaviourLevels).default('act'),
+    refersTo: z.array(z.string().min(1).max(32)).max(20).default([]),
     kind: z.enum(behaviourKinds),
     definition: z.string().min(10, 'write an operational definition of at least 10 characters: what a coder can observe').max(MAX_PROSE),
     inclusion: criteriaList.min(1, 'give at least one inclusion criterion'),
@@ -171,6 +179,19 @@ export const ethogramBehaviourSchema = z
   })
   .strict();
 export type EthogramBehaviour = z.infer<typeof ethogramBehaviourSchema>;
+
+const codeRef = z.string().min(1).max(32);
+/**
+ * A migration declared for a change against the version this one was opened from (codes of that version in
+ * `from`, of this one in `into`/`code`): see ethograms/evolution/README.md.
+ */
+export const migrationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('merge'), from: z.array(codeRef).min(1).max(50), into: codeRef }).strict(),
+  z.object({ type: z.literal('split'), from: codeRef, into: z.array(codeRef).min(2).max(20) }).strict(),
+  z.object({ type: z.literal('redefine'), code: codeRef, decision: z.enum(['recode', 'reword']) }).strict(),
+  z.object({ type: z.literal('retire'), code: codeRef }).strict(),
+]);
+export type Migration = z.infer<typeof migrationSchema>;
 
 type Path = (string | number)[];
 type AddIssue = (path: Path, message: string) => void;
@@ -240,6 +261,37 @@ function checkCategoryTree(categories: readonly EthogramCategory[], addIssue: Ad
   });
 }
 
+/** Behaviour parents (codes) must exist, not be the behaviour itself, and form no cycle. */
+function checkBehaviourTree(behaviours: EthogramDocumentShape['behaviours'], addIssue: AddIssue): void {
+  const parentOf = new Map(behaviours.map((b) => [b.code, b.parent]));
+  const reported = new Set<string>();
+  behaviours.forEach((behaviour, index) => {
+    const path = ['behaviours', index, 'parent'];
+    if (behaviour.parent === null) return;
+    if (!parentOf.has(behaviour.parent)) {
+      addIssue(path, `parent behaviour "${behaviour.parent}" is not the code of any behaviour in this document`);
+      return;
+    }
+    if (behaviour.parent === behaviour.code) {
+      addIssue(path, `behaviour "${behaviour.code}" is its own parent; set parent to null or to another behaviour`);
+      return;
+    }
+    if (reported.has(behaviour.code)) return;
+    const chain = [behaviour.code];
+    let current: string | null = behaviour.parent;
+    while (current !== null && parentOf.has(current)) {
+      if (current === behaviour.code) {
+        chain.forEach((code) => reported.add(code));
+        addIssue(path, `behaviour parents form a cycle: ${[...chain, behaviour.code].join(' → ')}; make one of them top-level (parent: null)`);
+        return;
+      }
+      if (chain.includes(current)) return;
+      chain.push(current);
+      current = parentOf.get(current) ?? null;
+    }
+  });
+}
+
 function checkCrossReferences(document: EthogramDocumentShape, addIssue: AddIssue): void {
   const { categories, modifierSets, exclusiveGroups, behaviours } = document;
 
@@ -251,6 +303,7 @@ function checkCrossReferences(document: EthogramDocumentShape, addIssue: AddIssu
   reportDuplicates(behaviours, (b) => b.hotkey, (i) => ['behaviours', i, 'hotkey'], 'hotkey', addIssue);
 
   checkCategoryTree(categories, addIssue);
+  checkBehaviourTree(behaviours, addIssue);
 
   const categoryKeys = new Set(categories.map((c) => c.key));
   const modifierSetKeys = new Set(modifierSets.map((m) => m.key));
@@ -267,6 +320,14 @@ function checkCrossReferences(document: EthogramDocumentShape, addIssue: AddIssu
       }
     });
     reportDuplicates(behaviour.modifierSets, (key) => key, (i) => at('modifierSets', i), 'modifier set', addIssue);
+    if (behaviour.level === 'act' && behaviour.refersTo.length > 0) {
+      addIssue(at('refersTo'), `only an interpretation refers to acts: set level to "interpretation", or empty refersTo`);
+    }
+    behaviour.refersTo.forEach((code, refIndex) => {
+      const target = behaviours.find((b) => b.code === code);
+      if (!target) addIssue(at('refersTo', refIndex), `refersTo "${code}" is not the code of any behaviour in this document`);
+      else if (target.level !== 'act') addIssue(at('refersTo', refIndex), `refersTo "${code}" is an interpretation; an interpretation refers to acts`);
+    });
     if (behaviour.replacedBy !== null) {
       if (behaviour.replacedBy === behaviour.code) {
         addIssue(at('replacedBy'), `behaviour "${behaviour.code}" cannot be replaced by itself`);
@@ -310,6 +371,7 @@ const ethogramDocumentShape = z
     modifierSets: z.array(ethogramModifierSetSchema).max(50).default([]),
     exclusiveGroups: z.array(ethogramExclusiveGroupSchema).max(200).default([]),
     behaviours: z.array(ethogramBehaviourSchema).min(1).max(1000),
+    migrations: z.array(migrationSchema).max(1000).default([]),
   })
   .strict();
 type EthogramDocumentShape = z.infer<typeof ethogramDocumentShape>;

@@ -12,6 +12,9 @@ export function presentBehaviour(b: BehaviourRow) {
     code: b.code,
     name: b.name,
     category: b.category,
+    parent: b.parent,
+    level: b.level,
+    refersTo: b.refersTo,
     kind: b.kind,
     definition: b.definition,
     inclusion: b.inclusion,
@@ -99,6 +102,8 @@ export function presentVersion(ethogram: EthogramRow, version: VersionRow, rows:
     createdAt: version.createdAt,
     publishedAt: version.publishedAt,
     behaviourCount: rows.length,
+    /** Migrations declared against the version this one was opened from (see ethograms/evolution/). */
+    migrations: version.migrations,
     categories,
     uncategorised: ordered.filter((b) => !categoryKeys.has(b.category)).map(presentBehaviour),
     modifierSets: version.modifierSets,

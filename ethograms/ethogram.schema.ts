@@ -10,6 +10,15 @@ export const behaviourKindEnum = pgEnum('behaviour_kind', behaviourKinds);
 export interface CategoryDef { key: string; name: string; description?: string; parent: string | null }
 export interface ModifierSetDef { key: string; name: string; type: 'single' | 'multi' | 'numeric' | 'text'; values?: string[]; min?: number; max?: number }
 export interface ExclusiveGroupDef { key: string; name?: string; behaviours: string[] }
+/**
+ * A migration a draft declares for a change that affects existing codings (see ethograms/evolution/): codes are
+ * the base version's (`from`) and the draft's (`into`, `code`).
+ */
+export type MigrationDef =
+  | { type: 'merge'; from: string[]; into: string }
+  | { type: 'split'; from: string; into: string[] }
+  | { type: 'redefine'; code: string; decision: 'recode' | 'reword' }
+  | { type: 'retire'; code: string };
 
 export const ethograms = pgTable(
   'ethograms',
@@ -37,6 +46,10 @@ export const ethogramVersions = pgTable(
     categories: jsonb('categories').$type<CategoryDef[]>().notNull().default(sql`'[]'::jsonb`),
     modifierSets: jsonb('modifier_sets').$type<ModifierSetDef[]>().notNull().default(sql`'[]'::jsonb`),
     exclusiveGroups: jsonb('exclusive_groups').$type<ExclusiveGroupDef[]>().notNull().default(sql`'[]'::jsonb`),
+    /** The version this one was opened from: diffs and migrations are against it (null for a first version). */
+    baseVersionId: uuid('base_version_id'),
+    /** Declared migrations for changes against the base version that affect codings; immutable once published. */
+    migrations: jsonb('migrations').$type<MigrationDef[]>().notNull().default(sql`'[]'::jsonb`),
     revision: integer('revision').notNull().default(1),
     createdBy: uuid('created_by').references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -55,6 +68,11 @@ export const behaviours = pgTable(
     code: text('code').notNull(),
     name: text('name').notNull(),
     category: text('category').notNull(),
+    /** The code of a broader behaviour this one sits under (behaviours nest as categories do), or null. */
+    parent: text('parent'),
+    /** `act` is observable in the text; `interpretation` reads intent or meaning into acts (`refersTo` codes). */
+    level: text('level').notNull().default('act'),
+    refersTo: jsonb('refers_to').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     kind: behaviourKindEnum('kind').notNull(),
     definition: text('definition').notNull(),
     inclusion: jsonb('inclusion').$type<string[]>().notNull(),

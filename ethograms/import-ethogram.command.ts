@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { revisions } from '../core/core.schema.ts';
 import type { Ctx } from '../core/context.ts';
 import { inTransaction, type Db } from '../core/db.ts';
@@ -7,6 +7,7 @@ import { conflict } from '../core/errors.ts';
 import { recordEvent, recordRevision } from '../core/history.ts';
 import type { EthogramDocument } from './ethogram-document.schema.ts';
 import { behaviours, ethograms, ethogramVersions } from './ethogram.schema.ts';
+import { publishLockedDraft } from './publish-version.command.ts';
 import { actorIdOf, isUniqueViolation } from './draft-edit.ts';
 import type { EthogramRow, VersionRow } from './version-document.ts';
 
@@ -46,24 +47,31 @@ export async function importEthogram(ctx: Ctx, props: ImportEthogramProps): Prom
       const ethogram = existing ? await refreshEthogram(tx, ctx, existing, document) : await insertEthogram(tx, ctx, document);
       const number = existing ? await nextVersionNumber(tx, existing) : 1;
       const now = ctx.now();
-      const [version] = await tx
+      // A new version of an existing ethogram is published through the same checks as any draft (migrations for
+      // changes that affect codings), so it is written as a draft first.
+      const publishNow = props.publish && !existing;
+      const latest = existing ? await latestVersionId(tx, existing.id) : null;
+      let [version] = await tx
         .insert(ethogramVersions)
         .values({
           ethogramId: ethogram.id,
           number,
-          status: props.publish ? 'published' : 'draft',
+          status: publishNow ? 'published' : 'draft',
           notes: document.version.notes ?? '',
           categories: document.categories,
           modifierSets: document.modifierSets,
           exclusiveGroups: document.exclusiveGroups,
+          baseVersionId: latest,
+          migrations: document.migrations,
           createdBy: actorIdOf(ctx.actor),
           createdAt: now,
-          publishedAt: props.publish ? now : null,
+          publishedAt: publishNow ? now : null,
         })
         .returning();
       await tx.insert(behaviours).values(
         document.behaviours.map((b, position) => ({ ...b, versionId: version!.id, position })),
       );
+      if (props.publish && existing) version = await publishLockedDraft(tx, ctx, version!);
       await recordEvent(tx, {
         type: 'ethogram.imported',
         entityType: 'ethogram',
@@ -124,4 +132,15 @@ async function nextVersionNumber(tx: Db, ethogram: EthogramRow): Promise<number>
     throw conflict(`"${ethogram.slug}" has a draft (version ${draft.number}). Publish or discard that draft before importing a new version.`, { draft: draft.number });
   }
   return Math.max(0, ...versions.map((v) => v.number)) + 1;
+}
+
+/** The newest version of an ethogram (the base a new version is compared with), or null. */
+async function latestVersionId(tx: Db, ethogramId: string): Promise<string | null> {
+  const [row] = await tx
+    .select({ id: ethogramVersions.id })
+    .from(ethogramVersions)
+    .where(eq(ethogramVersions.ethogramId, ethogramId))
+    .orderBy(desc(ethogramVersions.number))
+    .limit(1);
+  return row?.id ?? null;
 }

@@ -116,6 +116,14 @@ function checkFitsDraft(behaviour: EthogramBehaviour, version: VersionRow, other
     if (behaviour.status !== 'deprecated') broken.status = 'A behaviour with a replacement must be deprecated.';
   }
 
+  if (behaviour.parent !== null) {
+    if (behaviour.parent === behaviour.code) broken.parent = 'A behaviour cannot sit under itself.';
+    else if (!others.some((b) => b.code === behaviour.parent)) broken.parent = `There is no behaviour ${behaviour.parent} in this draft to sit under.`;
+  }
+  const missingRefs = behaviour.refersTo.filter((code) => !others.some((b) => b.code === code));
+  if (missingRefs.length) broken.refersTo = `There is no behaviour ${missingRefs.join(', ')} in this draft to refer to.`;
+  if (behaviour.level === 'act' && behaviour.refersTo.length) broken.refersTo = 'Only an interpretation refers to acts: set the level to interpretation, or leave this empty.';
+
   if (Object.keys(broken).length > 0) {
     throw invalid(`The behaviour does not fit this draft: ${Object.values(broken).join(' ')}`, { ...clashes, ...broken });
   }

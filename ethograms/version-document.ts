@@ -13,6 +13,9 @@ export function behaviourDocument(b: BehaviourRow): EthogramDocument['behaviours
     code: b.code,
     name: b.name,
     category: b.category,
+    parent: b.parent,
+    level: b.level as EthogramDocument['behaviours'][number]['level'],
+    refersTo: b.refersTo,
     kind: b.kind,
     definition: b.definition,
     inclusion: b.inclusion,
@@ -51,6 +54,7 @@ export function versionDocument(ethogram: EthogramRow, version: VersionRow, rows
     })),
     exclusiveGroups: version.exclusiveGroups.map((g) => ({ key: g.key, name: g.name ?? g.key, behaviours: g.behaviours })),
     behaviours: ordered.map(behaviourDocument),
+    migrations: version.migrations,
   };
 }
 

@@ -6,6 +6,7 @@ import { assignmentsApi } from './assignments.routes.ts';
 import { capturesApi } from './captures.routes.ts';
 import { classifiersApi } from './classifiers.routes.ts';
 import { ethogramsApi } from './ethograms.routes.ts';
+import { ethogramEvolutionApi } from './ethogram-evolution.routes.ts';
 import { experimentsApi } from './experiments.routes.ts';
 import { importsApi } from './imports.routes.ts';
 import { jobsApi } from './jobs.routes.ts';
@@ -23,6 +24,7 @@ export function apiRouter(deps: AppDeps): Router {
   const router = express.Router();
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
+  router.use(ethogramEvolutionApi(deps));
   router.use(similarApi(deps));
   router.use(tagsApi(deps));
   router.use(observationsApi(deps));

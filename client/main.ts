@@ -15,6 +15,7 @@ import './enhancers/import-progress.ts';
 import './enhancers/job-progress.ts';
 import './enhancers/live-room.ts';
 import './enhancers/review-queue.ts';
+import './enhancers/recode-keys.ts';
 import './enhancers/similar-check.ts';
 import './enhancers/tag-autocomplete.ts';
 import './enhancers/technique-params.ts';

@@ -228,8 +228,9 @@ export function ethogramPages(deps: AppDeps): Router {
       const { ethogram, version } = await loadVisibleVersion(deps.db, req.auth.actor, req.params.slug, req.params.number);
       authorize(req.auth.actor, action === 'publish' ? 'ethogram.publish' : 'ethogram.edit', version);
       try {
-        await run(ctxOf(req, deps), version.id);
-        flash(res, done);
+        const result = await run(ctxOf(req, deps), version.id);
+        const queued = result && 'queuedForRecode' in result ? result.queuedForRecode : 0;
+        flash(res, queued > 0 ? `${done} ${queued} coding${queued === 1 ? ' waits' : 's wait'} in the recode queue.` : done);
         res.redirect(303, action === 'publish' ? base(ethogram.slug, version.number) : base(ethogram.slug));
       } catch (err) {
         if (!reportable(err)) throw err;

@@ -9,6 +9,7 @@ let app: TestApp;
 let researcher: TestUser;
 let contributor: TestUser;
 let web: WebClient;
+let observationId: string;
 
 const behaviour = (code: string, overrides: Record<string, unknown> = {}) => ({
   key: `acts.${code.toLowerCase()}`,
@@ -40,6 +41,7 @@ before(async () => {
   });
   assert.equal(imported.status, 201, imported.text);
   const observation = await submitObservation(contributor);
+  observationId = observation.id;
   for (const code of ['GONE', 'REDEF']) {
     assert.equal((await researcher.api.post(`/observations/${observation.id}/codings`, { code, ethogramVersionId: imported.body.id })).status, 201);
   }
@@ -93,4 +95,20 @@ test('the recode queue page is for researchers; others are refused', async () =>
   const other = await signedInWeb(app, contributor);
   assert.equal((await other.get('/ethograms/pages-evo/recode')).status, 403);
   assert.equal((await other.get('/ethograms/pages-evo/versions/2/changes')).status, 404, 'drafts do not exist for contributors');
+});
+
+test('the observation page reads its codings as of another version', async () => {
+  assert.equal((await web.form('/ethograms/pages-evo/versions/2/migrations', { type: 'redefine', code: 'REDEF', decision: 'reword' })).status, 303);
+  const published = await researcher.api.post('/ethograms/pages-evo/versions/2/publish');
+  assert.equal(published.status, 200, published.text);
+  const plain = await web.get(`/observations/${observationId}`);
+  assert.match(plain.text, /<option value="pages-evo@2">Pages evolution v2<\/option>/);
+  assert.doesNotMatch(plain.text, /<table class="as-of">/);
+  const page = await web.get(`/observations/${observationId}?asOf=pages-evo@2`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /<caption>As of pages-evo version 2<\/caption>/);
+  assert.match(page.text, /<td>v1 <code>GONE<\/code><\/td><td><code>KEEP<\/code><\/td>.*Made under version 1 as GONE\./s);
+  assert.match(page.text, /<td>v1 <code>REDEF<\/code><\/td><td><code>REDEF<\/code><\/td>/);
+  const asV1 = await web.get(`/observations/${observationId}?asOf=pages-evo@1`);
+  assert.match(asV1.text, /<td>v1 <code>GONE<\/code><\/td><td><code>GONE<\/code><\/td>/);
 });

@@ -11,6 +11,7 @@ import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
 import { parseId } from '../../http/validate.ts';
 import { experimentsPanel } from '../experiments-panel.ts';
+import { asOfPanel } from './as-of-panel.ts';
 import { classifyPanel } from './classify-panel.ts';
 import { loadCodePicker } from './code-picker.ts';
 import { blankCodingValues, modifierFields, type CodingFormValues } from './coding-form.ts';
@@ -55,11 +56,13 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
   const similar = await similarTo(req, deps, observation);
   const classify = await classifyPanel(deps, actor, ref);
   const experiments = await experimentsPanel(deps.db, actor, { observation: observation.id });
+  const asOf = await asOfPanel(deps.db, actor, observation, req.query.asOf);
 
   res.status(problems.status ?? 200).render('pages/observation', {
     similar,
     classify,
     experiments,
+    asOf,
     canExperiment: !observation.deletedAt && can(actor, 'experiment.create'),
     title: observation.title,
     observation,

@@ -38,7 +38,9 @@ const v1 = {
     { key: 'acts', name: 'Acts', parent: null },
     { key: 'refusal', name: 'Refusal', parent: 'acts' },
   ],
-  behaviours: ['KEEP', 'OLDNAME', 'MOVER', 'REDEF', 'MA', 'MB', 'SPLIT', 'GONE'].map((c) => behaviour(c)),
+  behaviours: ['KEEP', 'OLDNAME', 'MOVER', 'REDEF', 'MA', 'MB', 'SPLIT', 'GONE'].map((c) =>
+    behaviour(c, c === 'KEEP' ? { mappings: [{ scheme: 'aiid-gmf', ref: '=Failure, "quoted"' }, { scheme: 'eval', ref: 'petri:sycophancy' }] } : {}),
+  ),
 };
 
 const researcher = () => actors.researcher.api;
@@ -180,4 +182,11 @@ test('codings read as of either version, and the recode queue decides the undeci
   )[0]!;
   assert.deepEqual([original.code, original.withdrawn_at], ['SPLIT', null], 'the old coding is untouched');
   assert.equal((await researcher().get(`/ethograms/${slug}/recode-queue`)).body.open, 0);
+});
+
+test('mappings to other taxonomies are exported as CSV (quoted, safe from spreadsheet formulas)', async () => {
+  const res = await fetch(`${app.url}/api/v1/ethograms/${slug}/versions/1/mappings.csv`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
+  assert.equal(await res.text(), 'code,name,scheme,ref\r\nKEEP,Behaviour KEEP,aiid-gmf,"\'=Failure, ""quoted"""\r\nKEEP,Behaviour KEEP,eval,petri:sycophancy\r\n');
 });

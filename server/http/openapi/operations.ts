@@ -12,6 +12,7 @@ import { captureOperations } from './capture-operations.ts';
 import { classifierOperations } from './classifier-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { experimentOperations } from './experiment-operations.ts';
+import { ethogramEvolutionOperations } from './ethogram-evolution-operations.ts';
 import { agreementOperations } from './agreement-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
@@ -52,6 +53,7 @@ export const operations: Operation[] = [
   ...jobOperations,
   ...liveOperations,
   ...experimentOperations,
+  ...ethogramEvolutionOperations,
   ...classifierOperations,
   ...ethogramOperations,
   // Accounts

@@ -48,6 +48,16 @@ export function ethogramEvolutionApi(deps: AppDeps): Router {
     res.json(presentChanges(saved, rows, await draftChanges(deps.db, saved.ethogramId, rows, saved.migrations as Migration[])));
   });
 
+  router.get('/ethograms/:slug/versions/:number/mappings.csv', async (req, res) => {
+    const { ethogram, version } = await loadVisibleVersion(deps.db, req.auth.actor, String(req.params.slug), req.params.number);
+    const rows = await listVersionBehaviours(deps.db, version.id);
+    const lines = [['code', 'name', 'scheme', 'ref'], ...rows.flatMap((b) => b.mappings.map((m) => [b.code, b.name, m.scheme, m.ref]))];
+    res
+      .type('text/csv')
+      .set('Content-Disposition', `attachment; filename="${ethogram.slug}-v${version.number}-mappings.csv"`)
+      .send(lines.map((cells) => cells.map(csvCell).join(',')).join('\r\n') + '\r\n');
+  });
+
   router.get('/ethograms/:slug/recode-queue', async (req, res) => {
     const { ethogram } = await loadVisibleEthogram(deps.db, req.auth.actor, String(req.params.slug));
     authorize(req.auth.actor, 'ethogram.recode');
@@ -74,4 +84,10 @@ export function ethogramEvolutionApi(deps: AppDeps): Router {
   });
 
   return router;
+}
+
+/** One RFC 4180 cell; text a spreadsheet would run as a formula is prefixed with a quote mark. */
+function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

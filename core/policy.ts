@@ -31,6 +31,7 @@ type Rules = {
   'ethogram.edit': (a: Actor, r: EthogramVersionRef) => boolean;
   'ethogram.publish': (a: Actor, r: EthogramVersionRef) => boolean;
   'ethogram.deprecate': (a: Actor, r: EthogramVersionRef) => boolean;
+  'ethogram.suggest': (a: Actor) => boolean;
   'ethogram.recode': (a: Actor) => boolean;
   'observation.list': (a: Actor) => boolean;
   'observation.read': (a: Actor, r: ObservationRef) => boolean;
@@ -98,6 +99,8 @@ const rules: Rules = {
   'ethogram.edit': (a) => hasRole(a, 'researcher'),
   'ethogram.publish': (a) => hasRole(a, 'researcher'),
   'ethogram.deprecate': (a) => hasRole(a, 'researcher'),
+  // Suggested behaviours cluster every uncoded observation's text: taxonomy work, for researchers.
+  'ethogram.suggest': (a) => hasRole(a, 'researcher'),
   // Deciding the recode queue is coding: researchers, as for any coding that counts.
   'ethogram.recode': (a) => hasRole(a, 'researcher'),
   'observation.list': () => true,

@@ -10,6 +10,7 @@ import { capturePages } from './captures.pages.ts';
 import { classifierPages } from './classifiers.pages.ts';
 import { ethogramPages } from './ethograms.pages.ts';
 import { ethogramEvolutionPages } from './ethogram-evolution.pages.ts';
+import { suggestionPages } from './suggestions.pages.ts';
 import { experimentPages } from './experiments.pages.ts';
 import { homePage } from './home.page.ts';
 import { importPages } from './imports.pages.ts';
@@ -29,6 +30,7 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(apiDocsPage(deps));
   router.use(ethogramPages(deps));
   router.use(ethogramEvolutionPages(deps));
+  router.use(suggestionPages(deps));
   router.use(observationPages(deps));
   router.use(importPages(deps));
   router.use(jobPages(deps));

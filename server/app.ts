@@ -18,6 +18,7 @@ import { recordingProxy } from './http/routes/proxy.routes.ts';
 import { ImportQueue } from './imports/import-queue.ts';
 import { createJobRuntime, type JobRuntime } from './jobs/job-runtime.ts';
 import { pagesRouter } from './pages/pages.router.ts';
+import { ethogramBorisUpload } from './pages/ethogram-boris-upload.ts';
 import { attachImportRealtime } from './realtime/imports.realtime.ts';
 import { attachJobRealtime } from './realtime/jobs.realtime.ts';
 import { attachLiveRealtime } from './realtime/live.realtime.ts';
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps): App {
   // Import uploads stream their bodies to a temporary file (never held whole): also before the body parsers.
   const imports = new ImportQueue({ db: deps.db, now: deps.now, logger: deps.logger, maxBytes: deps.config.importMaxBytes });
   app.use(importUploads(deps, imports));
+  // The BORIS project form on /ethograms uploads a file (.boris.gz cannot be pasted): it parses its own body too.
+  app.use(ethogramBorisUpload(deps));
   // Background jobs (classification...): created before the routes, which find it with jobRuntimeOf(deps).
   const jobs = createJobRuntime(deps);
 

@@ -21,6 +21,10 @@ import { upsertBehaviour } from '../../ethograms/upsert-behaviour.command.ts';
 import { documentProblems, versionDocument, type EthogramRow, type VersionRow } from '../../ethograms/version-document.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { experimentsPanel } from './experiments-panel.ts';
+import { versionCitation } from './ethogram-cite.ts';
+import { borisImportedMessage } from './ethogram-boris-upload.ts';
+import { importBorisEthogram } from '../../ethograms/boris/import-boris.command.ts';
+import { looksLikeBorisProject } from '../../ethograms/boris/read-boris-file.ts';
 import { csrfToken } from '../http/middleware/csrf.ts';
 import { ctxOf } from '../http/request-context.ts';
 import {
@@ -119,6 +123,12 @@ export function ethogramPages(deps: AppDeps): Router {
       } catch (err) {
         throw new AppError('validation_failed', `The document is not valid JSON: ${(err as Error).message}.`, { fields: { document: 'Paste a JSON document.' } });
       }
+      if (looksLikeBorisProject(parsed)) {
+        const imported = await importBorisEthogram(ctxOf(req, deps), { project: parsed, ...options });
+        flash(res, borisImportedMessage(imported));
+        res.redirect(303, base(imported.ethogram.slug, imported.version.number));
+        return;
+      }
       const document = parseOrThrow(importDocumentInput, parsed, 'The ethogram document');
       const imported = await importEthogram(ctxOf(req, deps), { document, ...options });
       flash(res, `Imported ${imported.behaviours} behaviours as version ${imported.version.number} (${imported.version.status}) of ${imported.ethogram.name}.`);
@@ -162,11 +172,17 @@ export function ethogramPages(deps: AppDeps): Router {
     const problems = version.status === 'draft' ? documentProblems(versionDocument(ethogram, version, rows)) : undefined;
     const presented = presentVersion(ethogram, version, rows, problems);
     const canEdit = version.status === 'draft' && can(req.auth.actor, 'ethogram.edit', version);
+    // Published and deprecated versions are citable: this page is their permanent address.
+    const citation = versionCitation(deps.config.baseUrl, ethogram, version);
     const data = {
       title: `${ethogram.name}, version ${version.number}`,
       version: presented,
       base: base(ethogram.slug, version.number),
       exportUrl: `/api/v1${base(ethogram.slug, version.number)}/export`,
+      borisExportUrl: `/api/v1${base(ethogram.slug, version.number)}/export?format=boris`,
+      citation,
+      canonicalUrl: citation?.url,
+      metaTags: citation?.metaTags ?? [],
       canEdit,
       canPublish: canEdit && can(req.auth.actor, 'ethogram.publish', version),
       canDeprecate: version.status === 'published' && can(req.auth.actor, 'ethogram.deprecate', version),

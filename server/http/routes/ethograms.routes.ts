@@ -16,6 +16,9 @@ import { publishVersion } from '../../../ethograms/publish-version.command.ts';
 import { updateDraft } from '../../../ethograms/update-draft.command.ts';
 import { documentProblems, versionDocument, type EthogramRow, type VersionRow } from '../../../ethograms/version-document.ts';
 import { upsertBehaviour } from '../../../ethograms/upsert-behaviour.command.ts';
+import { importBorisEthogram } from '../../../ethograms/boris/import-boris.command.ts';
+import { borisFileName, versionBorisProject } from '../../../ethograms/boris/version-boris.query.ts';
+import { exportFormatQuery, readEthogramImportBody } from '../ethogram-import-body.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../request-context.ts';
 import { parseOrThrow } from '../validate.ts';
@@ -56,7 +59,17 @@ export function ethogramsApi(deps: AppDeps): Router {
     authorize(req.auth.actor, 'ethogram.create');
     const options = parseOrThrow(importOptionsInput, req.query, 'The import options');
     if (options.publish) authorize(req.auth.actor, 'ethogram.publish', { status: 'draft' });
-    const document = parseOrThrow(importDocumentInput, req.body ?? {}, 'The ethogram document');
+    // A BORIS project (.boris JSON or .boris.gz) is told apart by its keys or by ?format=boris.
+    const upload = await readEthogramImportBody(req, deps.config.bodyLimit);
+    if (upload.format === 'boris') {
+      const imported = await importBorisEthogram(ctxOf(req, deps), { project: upload.body, slug: upload.slug, ...options });
+      res
+        .status(201)
+        .location(versionPath(imported.ethogram.slug, imported.version.number))
+        .json({ ...(await versionBody(imported.ethogram, imported.version)), created: imported.created, boris: { notes: imported.notes, missing: imported.missing } });
+      return;
+    }
+    const document = parseOrThrow(importDocumentInput, upload.body ?? {}, 'The ethogram document');
     const imported = await importEthogram(ctxOf(req, deps), { document, ...options });
     res
       .status(201)
@@ -83,6 +96,12 @@ export function ethogramsApi(deps: AppDeps): Router {
 
   router.get('/ethograms/:slug/versions/:number/export', async (req, res) => {
     const { ethogram, version } = await load(req);
+    const { format } = parseOrThrow(exportFormatQuery, req.query, 'The export options');
+    if (format === 'boris') {
+      const project = await versionBorisProject(deps.db, ethogram, version);
+      res.set('Content-Disposition', `attachment; filename="${borisFileName(ethogram, version)}"`).json(project);
+      return;
+    }
     const document = versionDocument(ethogram, version, await listVersionBehaviours(deps.db, version.id));
     res.set('Content-Disposition', `attachment; filename="${ethogram.slug}-v${version.number}.ethogram.json"`).json(document);
   });

@@ -10,10 +10,14 @@
 //   BENCH_ONLY=classify                 only the classification job (1,000 observations judged through the queue, 50 ms judge)
 //   BENCH_ONLY=live                     only live sessions (1 session of 50 observers + 20 of 5 over socket.io, PostgreSQL and PGlite)
 //   BENCH_ONLY=experiments              only experiments in the product (job overhead with 4 worker processes; pages while an experiment runs)
+//   BENCH_ONLY=workbench                only the analysis pages (100,000 observations, 300,000 codings, PostgreSQL, through the server)
+//   BENCH_ONLY=suggest                  only suggested behaviours (cluster the newest 2,000 and 10,000 uncoded observations, PostgreSQL)
+//   BENCH_ONLY=export                   only the open-data export (100,000 observations, 300,000 codings: JSONL and ZIP through the server)
 import { agreementBench } from './agreement.bench.ts';
 import { classifyBench } from './classify.bench.ts';
 import { engineBench } from './engine.bench.ts';
 import { experimentsBench } from './experiments.bench.ts';
+import { exportBench } from './export.bench.ts';
 import { importBench } from './import.bench.ts';
 import { ingestionOnPglite, ingestionOnPostgres } from './ingestion.bench.ts';
 import { liveBench } from './live.bench.ts';
@@ -22,6 +26,8 @@ import { startPostgres } from './lib/postgres-server.ts';
 import { printFigures, type Figure } from './lib/stats.ts';
 import { proxyBench } from './proxy.bench.ts';
 import { searchBench, seedObservations } from './search.bench.ts';
+import { workbenchBench } from './workbench.bench.ts';
+import { suggestBench } from './suggest.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const figures: Figure[] = [];
@@ -58,6 +64,17 @@ if (only === 'live') {
   printFigures(figures);
   process.exit(figures.every((f) => f.pass) ? 0 : 1);
 }
+if (only === 'workbench') {
+  try {
+    console.log('\n[workbench] analysis pages over 100,000 observations with 300,000 codings (PostgreSQL, through the server)');
+    figures.push(...(await workbenchBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only === 'experiments') {
   try {
     console.log('\n[experiments] experiment runs as jobs: queue-to-start with 4 worker processes; page latency while an experiment runs');
@@ -69,10 +86,32 @@ if (only === 'experiments') {
   printFigures(figures);
   process.exit(figures.every((f) => f.pass) ? 0 : 1);
 }
+if (only === 'export') {
+  try {
+    console.log('\n[export] 100,000 observations with 300,000 codings exported as JSONL and as the ZIP dataset through the server');
+    figures.push(...(await exportBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
 if (only === 'import') {
   try {
     console.log('\n[import] a 10,000-conversation ChatGPT export through menagerie import');
     figures.push(...(await importBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
+if (only === 'suggest') {
+  try {
+    console.log('\n[suggest] suggested behaviours: cluster the newest uncoded observations, as /suggestions does');
+    figures.push(...(await suggestBench(server!, quick)));
   } finally {
     server?.stop();
   }
@@ -131,10 +170,16 @@ if (only !== 'engine') try {
   figures.push(...(await classifyBench(server, quick)));
   console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
   figures.push(...(await agreementBench(server, quick)));
+  console.log('\n[suggest] suggested behaviours: cluster the newest uncoded observations, as /suggestions does');
+  figures.push(...(await suggestBench(server!, quick)));
   console.log('\n[live] live sessions: 1 session of 50 observers + 20 of 5, 200-token answers at 15 ms a token, observers coding');
   figures.push(...(await liveBench(server, quick)));
   console.log('\n[experiments] experiment runs as jobs: queue-to-start with 4 worker processes; page latency while an experiment runs');
   figures.push(...(await experimentsBench(server, quick)));
+  console.log('\n[workbench] analysis pages over 100,000 observations with 300,000 codings (PostgreSQL, through the server)');
+  figures.push(...(await workbenchBench(server, quick)));
+  console.log('\n[export] 100,000 observations with 300,000 codings exported as JSONL and as the ZIP dataset through the server');
+  figures.push(...(await exportBench(server, quick)));
 } finally {
   server?.stop();
 }

@@ -8,6 +8,7 @@ import './enhancers/transcript-preview.ts';
 import './enhancers/span-coder.ts';
 import './enhancers/coding-form.ts';
 import './enhancers/coding-colours.ts';
+import './enhancers/chart.ts';
 import './enhancers/confirm-submit.ts';
 import './enhancers/ethogram-file.ts';
 import './enhancers/import-upload.ts';

@@ -34,6 +34,7 @@ type Rules = {
   'ethogram.suggest': (a: Actor) => boolean;
   'ethogram.recode': (a: Actor) => boolean;
   'observation.list': (a: Actor) => boolean;
+  'observation.export': (a: Actor) => boolean;
   'observation.read': (a: Actor, r: ObservationRef) => boolean;
   'observation.create': (a: Actor) => boolean;
   'observation.update': (a: Actor, r: ObservationRef) => boolean;
@@ -64,6 +65,7 @@ type Rules = {
   'assignment.manage': (a: Actor) => boolean;
   'assignment.submit': (a: Actor, r: AssignmentRef) => boolean;
   'agreement.view': (a: Actor) => boolean;
+  'analysis.read': (a: Actor) => boolean;
   'live.create': (a: Actor) => boolean;
   'live.list': (a: Actor) => boolean;
   'live.join': (a: Actor, r: LiveSessionRef) => boolean;
@@ -104,6 +106,8 @@ const rules: Rules = {
   // Deciding the recode queue is coding: researchers, as for any coding that counts.
   'ethogram.recode': (a) => hasRole(a, 'researcher'),
   'observation.list': () => true,
+  // Open data: anyone may export the whole of what they may list (anonymous visitors: public observations only).
+  'observation.export': () => true,
   'observation.read': canSee,
   'observation.create': (a) => a.kind === 'user',
   'observation.update': (a, r) => canSee(a, r) && !r.deletedAt && (isOwner(a, r) || hasRole(a, 'admin')),
@@ -142,6 +146,9 @@ const rules: Rules = {
   'assignment.manage': (a) => hasRole(a, 'researcher'),
   'assignment.submit': (a, r) => a.kind === 'user' && a.id === r.coderId,
   'agreement.view': (a) => hasRole(a, 'researcher'),
+  // Analyses are aggregates over what the reader may see anyway (public observations for anonymous visitors):
+  // anyone may read them; the scope, not this rule, decides which observations count.
+  'analysis.read': () => true,
   // Live sessions: the role a person holds in the session decides what they may send (drivers prompt and stop
   // the model, observers code, everyone present comments); the owner (or an admin) manages people and files the
   // result. Opening one is researchers' work; anyone signed in can be invited into one.

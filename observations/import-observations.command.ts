@@ -8,7 +8,7 @@ import { authorize } from '../core/policy.ts';
 import { importFormatLabels, importRecords, type ImportFormat, type ImportProvenance, type ImportResult, type ImportSource, type ImportedRecord } from './importers/index.ts';
 import { observationInputSchema } from './observation.input.ts';
 import { requireUser } from './observation-edit.ts';
-import { headlineVectorSql, systemPromptSha256 } from './observation-text.ts';
+import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql } from './observation-text.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { noteObservationWrite } from './observation-writer.ts';
 
@@ -57,7 +57,7 @@ export type RecordOutcome =
 export type FileRecordsOptions = Pick<ImportObservationsOptions, 'onProgress' | 'onRecord' | 'importId' | 'signal'>;
 
 /** The fields every observation needs, checked with the same rules (and messages) as a submission. */
-const importedFieldsSchema = observationInputSchema.pick({ title: true, provider: true, model: true });
+const importedFieldsSchema = observationInputSchema.pick({ title: true, provider: true, model: true, surprise: true, modelVersion: true, tags: true });
 
 /** A `\u0000` escape in JSON text (not a literal backslash followed by "u0000"): jsonb refuses it. */
 const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
@@ -273,6 +273,7 @@ interface PreparedRecord {
  */
 function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, importId: string | undefined): PreparedRecord {
   const fields = validFields(record);
+  const surprise = fields.surprise;
   const transcriptJson = JSON.stringify(record.transcript);
   if (record.raw.includes('\u0000') || (transcriptJson.includes('\\u0000') && ESCAPED_NUL.test(transcriptJson))) {
     throw new AppError('validation_failed', 'The record contains a NUL character (\\u0000), which cannot be stored.');
@@ -283,7 +284,6 @@ function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, import
     ...(promptSha && !record.provenance.systemPromptSha256 ? { systemPromptSha256: promptSha } : {}),
     ...(importId ? { importId } : {}),
   };
-  const surprise = `Imported from ${importFormatLabels[record.format]} (${record.fileName}, record ${record.index}). Describe what was surprising.`;
   const id = randomUUID();
   const nowIso = ctx.now().toISOString();
   const observedAt = (record.observedAt ?? ctx.now()).toISOString();
@@ -298,9 +298,10 @@ function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, import
     ...(importId ? { importId } : {}),
   };
   const statement = sql`WITH inserted AS (
-      INSERT INTO observations (id, title, surprise, visibility, provider, model, provenance, observed_at, submitted_by,
+      INSERT INTO observations (id, title, surprise, visibility, provider, model, model_version, tags, provenance, observed_at, submitted_by,
         raw_payload, raw_sha256, transcript, search, search_pending, created_at, updated_at)
       SELECT ${id}::uuid, ${fields.title}::text, ${surprise}::text, 'members'::visibility, ${fields.provider}::text, ${fields.model}::text,
+        ${fields.modelVersion ?? null}::text, ${textArraySql(normaliseTags(fields.tags))},
         ${JSON.stringify(provenance)}::jsonb, ${observedAt}::timestamptz, ${actorId}::uuid,
         ${record.raw}::text, ${record.rawSha256}::text, ${transcriptJson}::jsonb,
         ${headlineVectorSql(fields.title, surprise)}, true, ${nowIso}::timestamptz, ${nowIso}::timestamptz
@@ -313,10 +314,21 @@ function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, import
   return { id, statement };
 }
 
-/** Title, provider and model as the observation rules accept them: long titles are shortened, unknowns named. */
+/**
+ * Title, provider, model (and, when the source gives them, surprise, model version and tags) as the observation
+ * rules accept them: long titles are shortened, unknowns named, a missing surprise says where the record came from.
+ */
 function validFields(record: ImportedRecord): z.infer<typeof importedFieldsSchema> {
   const title = shorten(record.title.replace(/\s+/g, ' ').trim(), 200) || `Imported ${record.format} record ${record.index}`;
-  const parsed = importedFieldsSchema.safeParse({ title, provider: record.provider ?? 'unknown', model: record.model ?? 'unknown' });
+  const surprise = record.surprise?.trim() || `Imported from ${importFormatLabels[record.format]} (${record.fileName}, record ${record.index}). Describe what was surprising.`;
+  const parsed = importedFieldsSchema.safeParse({
+    title,
+    provider: record.provider ?? 'unknown',
+    model: record.model ?? 'unknown',
+    surprise,
+    ...(record.modelVersion ? { modelVersion: record.modelVersion } : {}),
+    ...(record.tags ? { tags: record.tags } : {}),
+  });
   if (!parsed.success) {
     const reason = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new AppError('validation_failed', `The record cannot be an observation: ${reason}`);

@@ -197,6 +197,16 @@ export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<
   };
 }
 
+/**
+ * The conditions on `o` (observations) that select exactly what the list shows the actor for these filters
+ * (visibility, every filter, the full-text match), for readers of the whole set rather than a page (exports).
+ * `blindCoderId` is set when coded-with filters must ignore others' codings the actor is coding blind.
+ */
+export async function listedConditions(ctx: Ctx, filters: ListFilters): Promise<{ conditions: SQL[]; blindCoderId: string | undefined }> {
+  const blindCoderId = ctx.actor.kind === 'user' && (await hasOpenBlindAssignments(ctx.db, ctx.actor.id)) ? ctx.actor.id : undefined;
+  return { conditions: allConditions(listPlan(ctx, filters, blindCoderId)), blindCoderId };
+}
+
 function listPlan(ctx: Ctx, filters: ListFilters, blindCoderId?: string): ListPlan {
   const searched = !!filters.q;
   const budget = searched ? searchBudget(filters.q!) : { countCap: COUNT_CAP, relevanceWindow: 0 };

@@ -22,6 +22,10 @@ export interface RecordDraft {
   /** The harness that produced the record (e.g. `inspect_ai`). */
   harness?: string;
   source?: Record<string, unknown>;
+  /** What was surprising, the model version and tags, when the source says (a Menagerie JSONL export). */
+  surprise?: string;
+  modelVersion?: string;
+  tags?: string[];
   warnings?: string[];
 }
 
@@ -30,7 +34,9 @@ export type DraftFailure = { index: number; reason: string; recordId?: string };
 
 export type DraftResult = RecordDraft | DraftFailure;
 
+/** Titles made from the first user message are kept short; a source's own title keeps up to an observation's limit. */
 const TITLE_LENGTH = 80;
+const OWN_TITLE_LENGTH = 200;
 
 /** Hand out message ids, hold the transcript to its schema, hash the raw text and assemble the provenance. */
 export function buildRecord(draft: RecordDraft, fileName: string, format: ImportFormat): ImportResult {
@@ -71,6 +77,9 @@ export function buildRecord(draft: RecordDraft, fileName: string, format: Import
     observedAt: draft.observedAt ?? null,
     model: draft.model ?? null,
     provider: draft.provider ?? null,
+    ...(draft.surprise ? { surprise: draft.surprise } : {}),
+    ...(draft.modelVersion ? { modelVersion: draft.modelVersion } : {}),
+    ...(draft.tags ? { tags: draft.tags } : {}),
     warnings: draft.warnings ?? [],
   };
 }
@@ -90,7 +99,7 @@ export function sha256(text: string): string {
 
 function titleOf(draft: RecordDraft): string {
   const own = draft.title?.trim();
-  if (own) return shorten(own);
+  if (own) return shorten(own, OWN_TITLE_LENGTH);
   for (const message of draft.messages) {
     if (message.role !== 'user') continue;
     const text = message.parts.find((part) => part.type === 'text');
@@ -99,8 +108,8 @@ function titleOf(draft: RecordDraft): string {
   return 'Imported conversation';
 }
 
-function shorten(text: string): string {
-  return text.length <= TITLE_LENGTH ? text : `${text.slice(0, TITLE_LENGTH - 1).trimEnd()}…`;
+function shorten(text: string, max = TITLE_LENGTH): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
 function describePath(path: readonly PropertyKey[]): string {

@@ -66,6 +66,10 @@ export interface ImportedRecord {
   observedAt: Date | null;
   model: string | null;
   provider: string | null;
+  /** What was surprising, the model version and tags, when the source says (a Menagerie JSONL export). */
+  surprise?: string;
+  modelVersion?: string;
+  tags?: string[];
   /** Things worth telling the importer about this record that did not stop it (e.g. only the first choice read). */
   warnings: string[];
 }

@@ -25,6 +25,10 @@ export const jsonlRecordSchema = z
     /** The system prompt, for Anthropic-style messages. */
     system: z.union([z.string(), z.array(z.unknown())]).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    /** What was surprising, the model version and free tags (a Menagerie export carries them; tags are checked when filed). */
+    surprise: z.string().max(10_000).nullable().optional(),
+    modelVersion: z.string().max(200).nullable().optional(),
+    tags: z.array(z.string()).max(30).optional(),
   })
   .loose();
 export type JsonlRecord = z.infer<typeof jsonlRecordSchema>;
@@ -66,6 +70,9 @@ export function jsonlDraft(raw: string, index: number): DraftResult {
     provider: record.provider,
     ...(parsed.result.metadata?.stopReason ? { stopReason: parsed.result.metadata.stopReason } : {}),
     source: record.metadata ?? {},
+    ...(record.surprise ? { surprise: record.surprise } : {}),
+    ...(record.modelVersion ? { modelVersion: record.modelVersion } : {}),
+    ...(record.tags && record.tags.length > 0 ? { tags: record.tags } : {}),
     warnings: parsed.result.warnings,
   };
 }

@@ -97,7 +97,7 @@ export const importCommand: CliCommand = {
 };
 
 /** The account the import is submitted as, or a message saying why there is none. */
-async function importingActor(db: Db, email: string | undefined): Promise<UserActor | string> {
+export async function importingActor(db: Db, email: string | undefined): Promise<UserActor | string> {
   const columns = { id: users.id, email: users.email, displayName: users.displayName, role: users.role };
   const [user] = email
     ? await db.select(columns).from(users).where(and(sql`lower(${users.email}) = ${email.toLowerCase()}`, isNull(users.disabledAt)))

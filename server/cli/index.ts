@@ -2,13 +2,14 @@ import { adminCommand } from './admin.command.ts';
 import { configCommand } from './config.command.ts';
 import { dbCommand } from './db.command.ts';
 import { experimentCommand } from './experiment.command.ts';
+import { exportCommand } from './export.command.ts';
 import { importCommand } from './import.command.ts';
 import { modelsCommand } from './models.command.ts';
 import { serveCommand } from './serve.command.ts';
 import { workerCommand } from './worker.command.ts';
 import type { CliCommand } from './cli-command.ts';
 
-const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, importCommand, configCommand, experimentCommand, modelsCommand, workerCommand];
+const commands: CliCommand[] = [serveCommand, dbCommand, adminCommand, importCommand, exportCommand, configCommand, experimentCommand, modelsCommand, workerCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -25,6 +25,21 @@ export function clientAssets(clientDir: string): Router {
     }).outputFiles[0]!.text;
     res.type('application/javascript').set('Cache-Control', 'no-cache').send(bundle);
   });
+  // The analysis charts (client/charts/, Observable Plot): a bundle of their own, imported on demand by the `chart`
+  // enhancer, so pages without charts never load Plot.
+  let charts: string | undefined;
+  router.get('/charts.js', (_req, res) => {
+    charts ??= buildSync({
+      entryPoints: [path.join(clientDir, 'charts', 'index.ts')],
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      legalComments: 'none',
+    }).outputFiles[0]!.text;
+    res.type('application/javascript').set('Cache-Control', 'no-cache').send(charts);
+  });
   // The socket.io client, as the socket.io package ships it (ES module): pages that follow live updates load it
   // on demand (`import('/assets/socket.io.js')`), so the main bundle stays small.
   let socketClient: string | undefined;

@@ -13,7 +13,9 @@ import { classifierOperations } from './classifier-operations.ts';
 import { ethogramOperations } from './ethogram-operations.ts';
 import { experimentOperations } from './experiment-operations.ts';
 import { ethogramEvolutionOperations } from './ethogram-evolution-operations.ts';
+import { exportOperations } from './export-operations.ts';
 import { agreementOperations } from './agreement-operations.ts';
+import { analysisOperations } from './analysis-operations.ts';
 import { importOperations } from './import-operations.ts';
 import { jobOperations } from './job-operations.ts';
 import { liveOperations } from './live-operations.ts';
@@ -47,9 +49,11 @@ export const operations: Operation[] = [
   { method: 'delete', path: '/observations/:id/tags/:tag', tag: 'Tags', summary: 'Remove a tag from an observation', access: 'signed-in', success: { 200: 'The tags now on the observation' }, errors: ['not_found'], example: `/observations/${X}/tags/refusal` },
   ...similarAndTagOperations,
   ...agreementOperations,
+  ...analysisOperations,
   ...reviewOperations,
   ...captureOperations,
   ...importOperations,
+  ...exportOperations,
   ...jobOperations,
   ...liveOperations,
   ...experimentOperations,

@@ -10,7 +10,9 @@ import { observationStatuses } from '../../../observations/observation.schema.ts
 import type { AppDeps } from '../../app-deps.ts';
 import { errorStatus } from '../../http/error-status.ts';
 import { ctxOf } from '../../http/request-context.ts';
+import { exportPath } from '../../http/routes/exports.routes.ts';
 import { authorizeBulkTagging } from '../../http/routes/tags.routes.ts';
+import type { ExportFormat } from '../../../observations/export/export-observations.ts';
 import { flash } from '../form.ts';
 import { loadCodePicker } from './code-picker.ts';
 
@@ -71,6 +73,7 @@ export function observationListPage(deps: AppDeps): Router {
       categories: (picker?.categories ?? []).map((c) => ({ ...c, selected: c.key === raw.category })),
       statuses: observationStatuses.map((s) => ({ value: s, selected: s === raw.status })),
       sorts: sorts.map((s) => ({ value: s, label: sortLabels[s], selected: s === currentSort })),
+      exportLinks: result && result.total > 0 ? { ...exportLinks(raw), count: `${result.total.toLocaleString('en')}${result.totalCapped ? '+' : ''}`, one: result.total === 1 && !result.totalCapped } : null,
     });
   }
 
@@ -118,6 +121,15 @@ function firstString(v: unknown): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
   return '';
+}
+
+/** Links to the API's exports with the list's filters (sort and page size do not change the exported set). */
+function exportLinks(raw: Partial<RawFilters>): Record<ExportFormat, string> {
+  const params = new URLSearchParams();
+  for (const k of FILTER_KEYS) if (raw[k] && k !== 'sort' && k !== 'pageSize') params.set(k, raw[k]!);
+  const qs = params.toString();
+  const href = (format: ExportFormat) => `/api/v1${exportPath(format)}${qs ? `?${qs}` : ''}`;
+  return { jsonl: href('jsonl'), csv: href('csv'), zip: href('zip') };
 }
 
 /** The list URL with the same filters and another page. */

@@ -14,4 +14,6 @@ enhance('recode-keys', (list) => {
     event.preventDefault();
     button.click();
   });
+  // Tells people (and tests) that the keys work on this page.
+  list.classList.add('keyboard-ready');
 });

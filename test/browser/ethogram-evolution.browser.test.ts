@@ -68,6 +68,8 @@ test('publish a version that splits a coded behaviour, then work the recode queu
   const page = await context.newPage();
   const errors = watchPageErrors(page);
   page.on('dialog', (dialog) => void dialog.accept());
+  /** Waits for a page whose text contains `text` (a navigation's result: pick text the page before lacks). */
+  const waitForText = (text: string) => page.waitForFunction((t) => document.body?.textContent?.includes(t) ?? false, text);
   const missing: string[] = [];
   page.on('response', (r) => {
     if (r.status() === 404) missing.push(new URL(r.url()).pathname);
@@ -84,7 +86,8 @@ test('publish a version that splits a coded behaviour, then work the recode queu
     assert.equal(res.status, 201, res.text);
   }
   await page.reload();
-  await Promise.all([page.waitForURL(`${app.url}/ethograms/evo/versions/2`), page.click('button:has-text("Delete SPLIT")')]);
+  await page.click('button:text-is("Delete SPLIT")');
+  await page.waitForSelector('button:text-is("Delete SPLIT")', { state: 'detached' });
 
   // Publishing is refused, naming the change that needs a migration.
   await page.click('button:has-text("Publish version 2")');
@@ -97,25 +100,28 @@ test('publish a version that splits a coded behaviour, then work the recode queu
   const splitForm = page.locator('#blocking-SPLIT form:has(input[name="type"][value="split"])');
   await splitForm.locator('input[value="SPLIT-A"]').check();
   await splitForm.locator('input[value="SPLIT-B"]').check();
-  await Promise.all([page.waitForEvent('load'), splitForm.locator('button[type="submit"]').click()]);
+  await splitForm.locator('button[type="submit"]').click();
+  await page.waitForSelector('.declared-migrations, #form-error');
   assert.equal(await page.locator('#form-error').count(), 0, (await page.locator('#form-error').textContent().catch(() => '')) ?? '');
   assert.match((await page.textContent('.declared-migrations'))!, /Split SPLIT into SPLIT-A, SPLIT-B/);
   assert.match((await page.textContent('.change-list'))!, /SPLIT was split into SPLIT-A, SPLIT-B; its codings go to the recode queue/);
 
   // Publish from the draft page: the flash says how many codings wait.
   await page.goto(`${app.url}/ethograms/evo/versions/2`);
-  await Promise.all([page.waitForURL(`${app.url}/ethograms/evo/versions/2`), page.click('button:has-text("Publish version 2")')]);
-  assert.match((await page.textContent('body'))!, /2 codings wait in the recode queue/);
+  await page.click('button:has-text("Publish version 2")');
+  await waitForText('2 codings wait in the recode queue');
 
   // The recode queue, by keyboard: 2 chooses SPLIT-B for the first coding, 0 says none fits the second.
   await page.goto(`${app.url}/ethograms/evo/recode`);
-  await page.waitForSelector('.recode-item');
+  await page.waitForSelector('.recode-items.keyboard-ready');
   assert.equal(await page.locator('.recode-item').count(), 2);
-  await Promise.all([page.waitForURL(`${app.url}/ethograms/evo/recode`), page.keyboard.press('2')]);
-  assert.match((await page.textContent('body'))!, /Recoded as SPLIT-B/);
+  await page.keyboard.press('2');
+  // The flash is only on the page the decision leads to; once it shows, wait for that page's keys.
+  await waitForText('Recoded as SPLIT-B');
+  await page.waitForSelector('.recode-items.keyboard-ready');
   assert.equal(await page.locator('.recode-item').count(), 1);
-  await Promise.all([page.waitForURL(`${app.url}/ethograms/evo/recode`), page.keyboard.press('0')]);
-  assert.match((await page.textContent('body'))!, /Nothing is waiting/);
+  await page.keyboard.press('0');
+  await waitForText('Nothing is waiting');
 
   const decisions = rowsOf<{ decision: string; chosen_code: string | null }>(
     await app.deps.db.execute(sql`SELECT decision, chosen_code FROM recode_items ORDER BY resolved_at`),

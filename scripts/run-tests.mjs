@@ -3,6 +3,8 @@
 // with Node's test runner (each file in its own process, two at a time on these 2-core machines).
 //   MENAGERIE_TEST_DATABASE_URL=postgres://...  run against a PostgreSQL server instead of PGlite
 //   npm test -- path/to/file.test.ts ...        run only those files
+//   MENAGERIE_TEST_CONCURRENCY=N              test files run at once (default 2: one per core; CI's PostgreSQL pass uses 3,
+//                                               its files spending much of their time waiting on the server)
 //   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
 //                                               never open the test database, so they ran already in the PGlite pass)
 import { spawnSync } from 'node:child_process';
@@ -38,6 +40,7 @@ const skipDatabaseFree = process.env.MENAGERIE_TEST_DATABASE_ONLY === '1';
 const files = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : all;
 if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);
 const env = { ...process.env };
+const concurrency = /^[1-9]$/.test(process.env.MENAGERIE_TEST_CONCURRENCY ?? '') ? Number(process.env.MENAGERIE_TEST_CONCURRENCY) : 2;
 const tmp = path.join(root, '.tmp');
 mkdirSync(tmp, { recursive: true });
 
@@ -54,7 +57,7 @@ console.log(`Running ${files.length} test files on ${env.MENAGERIE_TEST_DATABASE
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 if (templatePath) rmSync(templatePath, { force: true });

@@ -190,3 +190,17 @@ test('mappings to other taxonomies are exported as CSV (quoted, safe from spread
   assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
   assert.equal(await res.text(), 'code,name,scheme,ref\r\nKEEP,Behaviour KEEP,aiid-gmf,"\'=Failure, ""quoted"""\r\nKEEP,Behaviour KEEP,eval,petri:sycophancy\r\n');
 });
+
+test('importing a new version that publishes at once goes through the same checks', async () => {
+  const exported = await researcher().get(`/ethograms/${slug}/versions/2/export`);
+  assert.equal(exported.status, 200);
+  const withoutRenamed = { ...exported.body, migrations: [], behaviours: exported.body.behaviours.filter((b: { code: string }) => b.code !== 'NEWNAME') };
+  const versions = await count(sql`SELECT count(*)::int AS n FROM ethogram_versions`);
+  const refused = await researcher().post('/ethograms/import?newVersion=true&publish=true', withoutRenamed);
+  assert.equal(refused.status, 422, refused.text);
+  assert.match(refused.body.error.message, /NEWNAME was removed and 1 coding uses it/);
+  assert.equal(await count(sql`SELECT count(*)::int AS n FROM ethogram_versions`), versions, 'nothing imported');
+  const retired = await researcher().post('/ethograms/import?newVersion=true&publish=true', { ...withoutRenamed, migrations: [{ type: 'retire', code: 'NEWNAME' }] });
+  assert.equal(retired.status, 201, retired.text);
+  assert.equal(retired.body.status, 'published');
+});

@@ -1,23 +1,11 @@
 import type { Migration } from '../ethogram-document.schema.ts';
 import type { BehaviourRow, VersionRow } from '../version-document.ts';
 import { describeChange } from './diff.ts';
+import { diffBehaviour } from './lineage.ts';
 import type { VersionChanges } from './version-changes.ts';
 
-/** The comparable fields of one behaviour, for the side-by-side view. */
-function sideOf(b: BehaviourRow | undefined) {
-  if (!b) return null;
-  return {
-    code: b.code,
-    name: b.name,
-    category: b.category,
-    parent: b.parent,
-    kind: b.kind,
-    level: b.level,
-    definition: b.definition,
-    inclusion: b.inclusion,
-    exclusion: b.exclusion,
-  };
-}
+/** The comparable fields of one behaviour (those the diff compares), for the side-by-side view. */
+const sideOf = (b: BehaviourRow | undefined) => (b ? diffBehaviour(b) : null);
 
 /**
  * A version's changes against the version it was opened from: each change in words, with the behaviour before

@@ -7,6 +7,7 @@ import { ETHOGRAM_FORMAT } from '../../ethograms/ethogram-document.schema.ts';
 import { browserTestOptions, launchBrowser, watchPageErrors } from '../support/browser.ts';
 import { makeUser, type TestUser } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
+import { actBehaviour } from '../support/ethogram-fixture.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 /**
@@ -21,19 +22,7 @@ let app: TestApp;
 let browser: Browser;
 let researcher: TestUser;
 
-const behaviour = (code: string, hotkey: string) => ({
-  key: `acts.${code.toLowerCase()}`,
-  code,
-  name: `Behaviour ${code}`,
-  category: 'acts',
-  kind: 'event',
-  definition: `The assistant does what ${code} names, observably.`,
-  inclusion: ['Visible in the transcript.'],
-  exclusion: [],
-  examples: { positive: ['Assistant: example.'], negative: [] },
-  colour: '#336699',
-  hotkey,
-});
+const behaviour = (code: string, hotkey: string) => actBehaviour(code, { hotkey });
 
 before(async () => {
   if (options.skip) return;

@@ -5,6 +5,7 @@ import { rowsOf } from '../../core/db.ts';
 import { ETHOGRAM_FORMAT } from '../../ethograms/ethogram-document.schema.ts';
 import { makeActors } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
+import { actBehaviour } from '../support/ethogram-fixture.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 let app: TestApp;
@@ -16,19 +17,7 @@ before(async () => {
 after(() => app.close());
 
 const slug = 'evolving';
-const behaviour = (code: string, overrides: Record<string, unknown> = {}) => ({
-  key: `acts.${code.toLowerCase()}`,
-  code,
-  name: `Behaviour ${code}`,
-  category: 'acts',
-  kind: 'event',
-  definition: `The assistant does what ${code} names, observably.`,
-  inclusion: ['Visible in the transcript.'],
-  exclusion: [],
-  examples: { positive: ['Assistant: example.'], negative: [] },
-  colour: '#336699',
-  ...overrides,
-});
+const behaviour = actBehaviour;
 const v1 = {
   format: ETHOGRAM_FORMAT,
   slug,

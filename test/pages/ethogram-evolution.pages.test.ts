@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { ETHOGRAM_FORMAT } from '../../ethograms/ethogram-document.schema.ts';
 import { makeUser, signedInWeb, type TestUser, type WebClient } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
+import { actBehaviour } from '../support/ethogram-fixture.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 let app: TestApp;
@@ -11,19 +12,7 @@ let contributor: TestUser;
 let web: WebClient;
 let observationId: string;
 
-const behaviour = (code: string, overrides: Record<string, unknown> = {}) => ({
-  key: `acts.${code.toLowerCase()}`,
-  code,
-  name: `Behaviour ${code}`,
-  category: 'acts',
-  kind: 'event',
-  definition: `The assistant does what ${code} names, observably.`,
-  inclusion: ['Visible in the transcript.'],
-  exclusion: [],
-  examples: { positive: ['Assistant: example.'], negative: [] },
-  colour: '#336699',
-  ...overrides,
-});
+const behaviour = actBehaviour;
 
 before(async () => {
   app = await startTestApp({ loadStarter: false });

@@ -63,3 +63,20 @@ export async function ensureStarterEthogram(db: Db): Promise<{ versionId: string
   }
   return { versionId, draftVersionId, slug: published!.slug };
 }
+
+/** A complete behaviour of category `acts` for crafted ethogram documents; `overrides` change any field. */
+export function actBehaviour(code: string, overrides: Record<string, unknown> = {}) {
+  return {
+    key: `acts.${code.toLowerCase()}`,
+    code,
+    name: `Behaviour ${code}`,
+    category: 'acts',
+    kind: 'event',
+    definition: `The assistant does what ${code} names, observably.`,
+    inclusion: ['Visible in the transcript.'],
+    exclusion: [],
+    examples: { positive: ['Assistant: example.'], negative: [] },
+    colour: '#336699',
+    ...overrides,
+  };
+}

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { coOccurrence } from './statistics/co-occurrence.ts';
 import { frequencyCells } from './statistics/frequencies.ts';
 import { adjustPValues } from './statistics/multiple-comparisons.ts';
-import { seededRandom } from './statistics/prng.ts';
+import { seededRandom } from '../observations/classify/offline/folds.ts';
 import { timeBudget } from './statistics/time-budget.ts';
 import { analyseTransitions, countTransitions, packSequences, permutationTest, sampleSequences } from './statistics/transitions.ts';
 import { unpackSequences } from './transitions.queries.ts';

@@ -1,5 +1,5 @@
 import { adjustPValues, type Correction } from './multiple-comparisons.ts';
-import { seededRandom } from './prng.ts';
+import { seededRandom } from '../../observations/classify/offline/folds.ts';
 
 /**
  * Behaviour sequences packed flat: `codes` holds every observation's behaviours (as indices 0..size-1) in

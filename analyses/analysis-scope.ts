@@ -22,6 +22,16 @@ export interface AnalysisScope {
   where: SQL;
   /** The conditions on `o` alone (the time budget reaches observations through live sessions). */
   observationWhere: SQL;
+  /**
+   * Where the analyses read each observation's behaviours from: `code-sets`, the table the database keeps
+   * (analyses/analysis.schema.ts), or `codings` themselves, for a coder with open blind assignments (whose view
+   * leaves out other coders' codings of some observations, which the kept sets cannot).
+   */
+  source: 'code-sets' | 'codings';
+  /** On `o` = observation_code_sets: the version, the observations coded in the chosen scope, `observationWhere`. */
+  codeSetWhere: SQL;
+  /** The code-set columns of the chosen codings (accepted, or accepted or proposed). */
+  codeSetColumns: { set: SQL; sequence: SQL; whole: SQL; unplaced: SQL };
 }
 
 /**
@@ -61,6 +71,10 @@ export async function resolveScope(ctx: Ctx, filters: AnalysisFilters): Promise<
   const statuses = filters.codings === 'accepted' ? sql`c.status = 'accepted'` : sql`c.status IN ('accepted', 'proposed')`;
   const blind = blindCoderId ? sql` AND (c.coder_id = ${blindCoderId}::uuid OR NOT ${openBlindAssignment(sql`c.observation_id`, blindCoderId)})` : sql``;
   const where = sql`c.ethogram_version_id = ${versionId}::uuid AND c.withdrawn_at IS NULL AND ${statuses} AND ${observationWhere}${blind}`;
+  const codeSetColumns = filters.codings === 'accepted'
+    ? { set: sql`o.accepted`, sequence: sql`o.accepted_sequence`, whole: sql`o.accepted_whole`, unplaced: sql`o.accepted_unplaced` }
+    : { set: sql`o.shown`, sequence: sql`o.shown_sequence`, whole: sql`o.shown_whole`, unplaced: sql`o.shown_unplaced` };
+  const codeSetWhere = sql`o.ethogram_version_id = ${versionId}::uuid AND cardinality(${codeSetColumns.set}) > 0 AND ${observationWhere}`;
   return {
     version: { id: version.id, number: Number(version.number), status: version.status, slug: version.slug, ethogramName: version.ethogram_name },
     behaviours,
@@ -68,6 +82,9 @@ export async function resolveScope(ctx: Ctx, filters: AnalysisFilters): Promise<
     publicOnly,
     where,
     observationWhere,
+    source: blindCoderId ? 'codings' : 'code-sets',
+    codeSetWhere,
+    codeSetColumns,
   };
 }
 
@@ -81,11 +98,14 @@ export function behaviourIndex(scope: AnalysisScope): SQL {
 
 /**
  * One row per coded observation in scope with the set of behaviours it shows (`bs`, distinct indices) and the
- * given columns of `o` (grouped by its primary key, so any of its columns may be named): every count of observations "showing" a behaviour starts here, so several coders
- * coding one behaviour count once. Aggregating by observation into small arrays is one hash aggregate; counting
- * from the arrays (unnest) is cheap.
+ * given columns of `o` (provider, model, model_version, observed_at): every count of observations "showing" a
+ * behaviour starts here, so several coders coding one behaviour count once. Read from the kept code sets (one
+ * narrow row per observation), or, for a blind coder, aggregated from the codings joined to their observations.
  */
 export function behaviourSets(scope: AnalysisScope, columns: SQL): SQL {
+  if (scope.source === 'code-sets') {
+    return sql`SELECT o.observation_id, ${columns}, ${scope.codeSetColumns.set} AS bs FROM observation_code_sets o WHERE ${scope.codeSetWhere}`;
+  }
   return sql`WITH b AS (${behaviourIndex(scope)})
     SELECT o.id AS observation_id, ${columns}, array_agg(DISTINCT b.i) AS bs
     FROM codings c JOIN observations o ON o.id = c.observation_id JOIN b ON b.id = c.behaviour_id

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../core/db.ts';
 import { analysisQuery, behaviourIndex, type AnalysisScope } from './analysis-scope.ts';
 import type { PackedSequences } from './statistics/transitions.ts';
@@ -19,11 +19,31 @@ export interface TransitionSequences {
  *
  * Message order: ids of the form `mN`, which every parser and importer hands out in transcript order, are read as
  * N; any other id is looked up in the transcript's message array (only those observations' transcripts are read,
- * through a subquery, so the join itself never carries transcripts).
+ * through a subquery, so the join itself never carries transcripts). Sequences come in observation id order, so
+ * a seeded permutation test gives the same answer from either source.
  */
 export async function loadTransitionSequences(db: Db, scope: AnalysisScope): Promise<TransitionSequences> {
   const [row] = await analysisQuery(db, async (tx) => rowsOf<{ sequences: string | null; whole: number; unplaced: number }>(
-    await tx.execute(sql`WITH b AS (${behaviourIndex(scope)}),
+    await tx.execute(scope.source === 'code-sets' ? fromCodeSets(scope) : fromCodings(scope)),
+  ));
+  return {
+    sequences: unpackSequences(row?.sequences ?? '', scope.behaviours.length),
+    wholeObservation: Number(row?.whole ?? 0),
+    unplaced: Number(row?.unplaced ?? 0),
+  };
+}
+
+/** The kept code sets hold each observation's sequence already ordered (see analyses/analysis.schema.ts). */
+function fromCodeSets(scope: AnalysisScope): SQL {
+  const { sequence, whole, unplaced } = scope.codeSetColumns;
+  return sql`SELECT string_agg(array_to_string(${sequence}, ','), ';' ORDER BY o.observation_id) FILTER (WHERE cardinality(${sequence}) >= 2) AS sequences,
+      coalesce(sum(${whole}), 0)::int AS whole, coalesce(sum(${unplaced}), 0)::int AS unplaced
+    FROM observation_code_sets o WHERE ${scope.codeSetWhere}`;
+}
+
+/** The same sequences built from the codings (a blind coder's view), ordered as the code sets order them. */
+function fromCodings(scope: AnalysisScope): SQL {
+  return sql`WITH b AS (${behaviourIndex(scope)}),
       coded AS MATERIALIZED (
         SELECT c.observation_id, b.i, c.message_id IS NULL AS whole, coalesce(c.part_index, 0) AS part, coalesce(c.char_start, 0) AS start,
           CASE WHEN c.message_id IS NULL THEN NULL
@@ -34,16 +54,10 @@ export async function loadTransitionSequences(db: Db, scope: AnalysisScope): Pro
         FROM codings c JOIN observations o ON o.id = c.observation_id JOIN b ON b.id = c.behaviour_id
         WHERE ${scope.where}),
       placed AS (SELECT DISTINCT observation_id, i, message_order, part, start FROM coded WHERE message_order IS NOT NULL),
-      seqs AS (SELECT string_agg(i::text, ',' ORDER BY message_order, part, start, i) AS s FROM placed GROUP BY observation_id HAVING count(*) >= 2)
-      SELECT (SELECT string_agg(s, ';') FROM seqs) AS sequences,
+      seqs AS (SELECT observation_id, string_agg(i::text, ',' ORDER BY message_order, part, start, i) AS s FROM placed GROUP BY observation_id HAVING count(*) >= 2)
+      SELECT (SELECT string_agg(s, ';' ORDER BY observation_id) FROM seqs) AS sequences,
         (SELECT count(*)::int FROM coded WHERE whole) AS whole,
-        (SELECT count(*)::int FROM coded WHERE NOT whole AND message_order IS NULL) AS unplaced`),
-  ));
-  return {
-    sequences: unpackSequences(row?.sequences ?? '', scope.behaviours.length),
-    wholeObservation: Number(row?.whole ?? 0),
-    unplaced: Number(row?.unplaced ?? 0),
-  };
+        (SELECT count(*)::int FROM coded WHERE NOT whole AND message_order IS NULL) AS unplaced`;
 }
 
 /**

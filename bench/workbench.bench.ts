@@ -87,34 +87,11 @@ export async function workbenchBench(server: PgServer | null, quick: boolean): P
         });
       }
     }
-    if (process.env.WORKBENCH_CANDIDATE_INDEXES === '1') {
-      // Candidate covering indexes (not in the migrations): created here only to show their effect, then dropped.
-      const db = await openDatabase({ databaseUrl, poolSize: 1 });
-      try {
-        for (const ddl of CANDIDATE_INDEXES) await db.db.execute(sql.raw(ddl));
-        await db.db.execute(sql`VACUUM ANALYZE codings`);
-        await db.db.execute(sql`VACUUM ANALYZE observations`);
-        console.log('  with the candidate indexes:');
-        for (const page of pages.slice(1)) {
-          const t = await time(page, signedIn, n);
-          console.log(`  signed in ${page.padEnd(40)} p50 ${t.p50.toFixed(0).padStart(4)} ms  p95 ${t.p95.toFixed(0).padStart(4)} ms`);
-        }
-        for (const ddl of CANDIDATE_INDEXES) await db.db.execute(sql.raw(`DROP INDEX IF EXISTS ${/INDEX (\w+)/.exec(ddl)![1]}`));
-      } finally {
-        await db.close();
-      }
-    }
   } finally {
     await app.stop();
   }
   return figures;
 }
-
-/** Covering indexes the analyses could use (index-only scans in observation order, no sort); see the report. */
-const CANDIDATE_INDEXES = [
-  'CREATE INDEX codings_analysis_idx ON codings (ethogram_version_id, observation_id, behaviour_id) INCLUDE (status, coder_id, message_id, part_index, char_start) WHERE withdrawn_at IS NULL',
-  'CREATE INDEX observations_analysis_idx ON observations (id) INCLUDE (provider, model, model_version, observed_at, visibility) WHERE deleted_at IS NULL',
-];
 
 /** Writes the corpus; returns a behaviour code to compare. */
 export async function seedWorkbench(db: Db, observations: number): Promise<{ code: string }> {

@@ -11,6 +11,7 @@ import { submitObservation } from '../test/support/observation-factories.ts';
 import { startTestApp, type TestApp } from '../test/support/test-app.ts';
 import type { AnalysisFilters } from './analysis-filters.ts';
 import { resolveScope, type AnalysisScope } from './analysis-scope.ts';
+import { rebuildCodeSets } from './rebuild-code-sets.ts';
 import { loadCoOccurrenceCounts } from './co-occurrence.queries.ts';
 import { loadComparison } from './compare.queries.ts';
 import { loadFrequencyCounts } from './frequencies.queries.ts';
@@ -156,6 +157,24 @@ describe('the kept code sets agree with the codings', () => {
     const target = observationIds[7]!;
     await app.deps.db.execute(sql`UPDATE codings SET withdrawn_at = now() WHERE observation_id = ${target}::uuid`);
     assert.deepEqual(await rows(target), []);
+  });
+
+  test('a rebuild finds nothing to correct, then repairs rows damaged behind the triggers\' back', async () => {
+    const db = app.deps.db;
+    const first = await rebuildCodeSets(db);
+    assert.equal(first.corrected, 0, 'the triggers kept every row right');
+    assert.ok(first.rows > 10);
+    const [stale, lost] = [observationIds[9]!, observationIds[10]!];
+    await db.execute(sql`UPDATE observation_code_sets SET shown = '{}', accepted_sequence = '{1,1}' WHERE observation_id = ${stale}::uuid`);
+    await db.execute(sql`DELETE FROM observation_code_sets WHERE observation_id = ${lost}::uuid`);
+    await db.execute(sql`INSERT INTO observation_code_sets SELECT ${observationIds[20]!}::uuid, ethogram_version_id, provider, model, model_version, observed_at, visibility,
+      deleted_at, accepted, shown, accepted_sequence, shown_sequence, accepted_whole, shown_whole, accepted_unplaced, shown_unplaced
+      FROM observation_code_sets WHERE observation_id = ${stale}::uuid ON CONFLICT DO NOTHING`);
+    const leftover = rowsOf<{ n: number }>(await db.execute(sql`SELECT count(*)::int AS n FROM codings WHERE observation_id = ${observationIds[20]!}::uuid AND withdrawn_at IS NULL AND status IN ('accepted', 'proposed')`))[0]!.n === 0;
+    const second = await rebuildCodeSets(db);
+    assert.equal(second.rows, first.rows);
+    assert.equal(second.corrected, leftover ? 3 : 2, 'one stale, one missing (and one left over when that observation has no live codings)');
+    assert.equal((await rebuildCodeSets(db)).corrected, 0);
   });
 
   test('two transactions coding one observation at once: the set holds both codes', async (t) => {

@@ -65,3 +65,10 @@ test('admin create and admin token work on a fresh data folder, and the token au
     server.kill('SIGTERM');
   }
 });
+
+test('db rebuild-code-sets recomputes what the analyses read, on the configured database', async () => {
+  const help = await menagerie('db', '--help');
+  assert.match(help.stdout, /rebuild-code-sets/);
+  const { stdout } = await menagerie('db', 'rebuild-code-sets');
+  assert.match(stdout, /^Code sets rebuilt: \d+ rows, 0 corrected \(pglite\)\./m);
+});

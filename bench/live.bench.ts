@@ -70,7 +70,7 @@ const ACK_TIMEOUT_MS = 15_000;
  * (and a warning when other processes shared the machine), what PostgreSQL's backends in a transaction were
  * waiting on, and this process's event-loop lag (the measuring clients' own delay). A diagnostic run without the
  * PostgreSQL realtime adapter follows (full runs only). BENCH_LIVE_CPU_PROFILE=<dir> has the server write a V8
- * CPU profile there.
+ * CPU profile there. BENCH_LIVE_TARGETS=postgres,pglite,diagnostic runs only those (all by default).
  */
 export async function liveBench(server: PgServer | null, quick: boolean): Promise<Figure[]> {
   const shape = quick ? QUICK : FULL;
@@ -107,7 +107,10 @@ export async function liveBench(server: PgServer | null, quick: boolean): Promis
     if (server && !quick) {
       targets.push({ name: 'PostgreSQL, no realtime adapter (diagnostic, not in the figures)', sessionBase: 3000, figures: false, env: { MENAGERIE_REALTIME_ADAPTER: 'none' }, open: onPostgres('menagerie_bench_live_noadapter') });
     }
-    for (const target of targets) {
+    // BENCH_LIVE_TARGETS=postgres,pglite,diagnostic: only these runs (comparing a change without the others' minutes).
+    const only = process.env.BENCH_LIVE_TARGETS?.split(',').map((s) => s.trim().toLowerCase());
+    const kindOf = (t: { name: string; figures: boolean }) => (!t.figures ? 'diagnostic' : t.name === 'PGlite' ? 'pglite' : 'postgres');
+    for (const target of only ? targets.filter((t) => only.includes(kindOf(t))) : targets) {
       const db = await target.open();
       try {
         const got = await runTarget(target.name, target.sessionBase, { ...db, env: { ...db.env, ...target.env } }, shape, model, baseline);
@@ -390,7 +393,8 @@ async function runTarget(name: string, sessionBase: number, target: TargetDb, sh
     const database1 = await databaseCpu(target);
     const commits1 = await pgCommits(target);
     const waits = await activity.stop();
-    const commits = commits1 === null || commits0 === null ? null : commits1 - commits0;
+    const commits = commits1 === null || commits0 === null ? null : commits1.commits - commits0.commits;
+    const walSyncs = commits1 === null || commits0 === null ? null : commits1.walSyncs - commits0.walSyncs;
     const cpu = {
       server: (cpu1.server - cpu0.server) / runS,
       model: (cpu1.model - cpu0.model) / runS,
@@ -430,7 +434,7 @@ async function runTarget(name: string, sessionBase: number, target: TargetDb, sh
     );
     if (failures.length) console.log(`  ${name}: SESSION FAILURES: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? ` (+${failures.length - 5})` : ''}`);
     console.log(
-      `    tokens model->client: p50 ${percentile(tokenE2e, 50).toFixed(1)} ms, p99 ${percentile(tokenE2e, 99).toFixed(1)} ms, max ${maxOf(tokenE2e).toFixed(1)} ms over ${tokenE2e.length} token receipts ` +
+      `    tokens model->client: p50 ${percentile(tokenE2e, 50).toFixed(1)} ms, p95 ${percentile(tokenE2e, 95).toFixed(1)} ms, p99 ${percentile(tokenE2e, 99).toFixed(1)} ms, max ${maxOf(tokenE2e).toFixed(1)} ms over ${tokenE2e.length} token receipts ` +
         `(big session p99 ${percentile(e2eBig, 99).toFixed(1)} ms, sessions of ${shape.smallSize} p99 ${percentile(e2eSmall, 99).toFixed(1)} ms)`,
     );
     console.log(
@@ -458,7 +462,7 @@ async function runTarget(name: string, sessionBase: number, target: TargetDb, sh
         `unattributed (kernel, processes that exited) ${(rest - others.cores).toFixed(2)}` +
         (others.cores > 0.1 || rest - others.cores > 0.3 ? ' - NOT ALONE on the machine: these figures are disturbed' : '') +
         '; ' +
-        (commits === null ? '' : `${(commits / runS).toFixed(0)} PostgreSQL commits/s; `) +
+        (commits === null ? '' : `${(commits / runS).toFixed(0)} PostgreSQL commits/s, ${(walSyncs! / runS).toFixed(0)} WAL syncs/s (the cluster's); `) +
         `bench clients' event-loop lag p99 ${loopLagP99(loop).toFixed(1)} ms`,
     );
     if (waits) console.log(`    PostgreSQL backends inside a transaction, sampled every 50 ms: ${waits}`);
@@ -670,13 +674,17 @@ async function databaseCpu(target: TargetDb): Promise<Map<number, number> | null
   }
 }
 
-/** PostgreSQL's committed transactions in the bench database so far (null on PGlite). */
-async function pgCommits(target: TargetDb): Promise<number | null> {
+/** PostgreSQL's committed transactions in the bench database so far, and the cluster's WAL syncs (null on PGlite). */
+async function pgCommits(target: TargetDb): Promise<{ commits: number; walSyncs: number } | null> {
   if (!target.env.DATABASE_URL) return null;
   const client = new pg.Client({ connectionString: target.env.DATABASE_URL });
   await client.connect();
   try {
-    return Number((await client.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+    const commits = Number((await client.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+    // WAL flushes (fsyncs) of the whole cluster: each synchronous commit that finds its WAL unflushed costs one
+    // (pg_stat_wal is PostgreSQL 14's; NaN before).
+    const walSyncs = await client.query<{ n: string }>('SELECT wal_sync AS n FROM pg_stat_wal').then((r) => Number(r.rows[0]!.n), () => NaN);
+    return { commits, walSyncs };
   } finally {
     await client.end();
   }

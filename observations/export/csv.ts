@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { partText, type TranscriptMessage } from '../transcript.schema.ts';
+import { ByteChunks } from './byte-chunks.ts';
 import type { ExportCoding, ExportObservation } from './export-record.ts';
 
 /**
@@ -43,13 +44,58 @@ export function transcriptPlainText(messages: readonly TranscriptMessage[]): str
  */
 export const TRANSCRIPT_EXCERPT = 1000;
 
+/** What observations.csv says of a transcript's plain text: its start, its length and its sha256. */
+export interface TranscriptSummary {
+  excerpt: string;
+  chars: number;
+  sha256: string;
+}
+
+/** Where transcriptSummary encodes the text; kept between calls (an export makes 100,000 of them). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * transcriptPlainText's excerpt, length and sha256 without making the text: its pieces are encoded one after the
+ * other into a reused buffer and hashed from there. (The text as one string was about 1 GB of short-lived
+ * strings in a 100,000-observation export, besides the transcripts themselves, for the collector to clear.)
+ * The pieces are separated by ASCII text, so encoding them apart gives the text's own UTF-8 bytes.
+ */
+export function transcriptSummary(messages: readonly TranscriptMessage[]): TranscriptSummary {
+  let used = 0;
+  let chars = 0;
+  let excerpt = '';
+  const add = (text: string) => {
+    if (scratch.length - used < text.length * 3) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, used + text.length * 3));
+      scratch.copy(bigger, 0, 0, used);
+      scratch = bigger;
+    }
+    used += scratch.write(text, used);
+    if (chars < TRANSCRIPT_EXCERPT) excerpt += text.slice(0, TRANSCRIPT_EXCERPT - chars);
+    chars += text.length;
+  };
+  messages.forEach((m, i) => {
+    if (i > 0) add('\n\n');
+    add(`${m.role}: `);
+    m.parts.forEach((p, j) => {
+      if (j > 0) add('\n');
+      const text = partText(p);
+      add(p.type === 'text' ? p.text : `[${p.type}${text ? `: ${text}` : ''}]`);
+    });
+  });
+  const sha256 = createHash('sha256').update(scratch.subarray(0, used)).digest('hex');
+  // One giant transcript must not keep its buffer for the life of the process.
+  if (scratch.length > 4 * 1024 * 1024) scratch = Buffer.allocUnsafe(64 * 1024);
+  return { excerpt, chars, sha256 };
+}
+
 /** An observation with its parsed JSON columns, as the CSV columns read it. */
 export interface ObservationCsvRecord {
   o: ExportObservation;
   provenance: Record<string, unknown>;
-  messages: TranscriptMessage[];
+  messageCount: number;
   evidenceLinks: string[];
-  transcriptText: string;
+  transcript: TranscriptSummary;
 }
 
 export function observationCsvRecord(o: ExportObservation): ObservationCsvRecord {
@@ -57,9 +103,9 @@ export function observationCsvRecord(o: ExportObservation): ObservationCsvRecord
   return {
     o,
     provenance: JSON.parse(o.provenanceJson) as Record<string, unknown>,
-    messages,
+    messageCount: messages.length,
     evidenceLinks: JSON.parse(o.evidenceLinksJson) as string[],
-    transcriptText: transcriptPlainText(messages),
+    transcript: transcriptSummary(messages),
   };
 }
 
@@ -89,7 +135,7 @@ export const observationColumns: CsvColumn<ObservationCsvRecord>[] = [
   { name: 'codes', description: 'The distinct behaviour codes of its exported codings, joined with `|`.', value: (r) => [...new Set(r.o.codings.map((c) => c.behaviour.code))].join(LIST_SEPARATOR) },
   { name: 'coding_count', description: 'How many codings it has in codings.csv (withdrawn ones are not exported).', value: (r) => r.o.codings.length },
   { name: 'accepted_coding_count', description: 'Of those, how many are accepted.', value: (r) => r.o.codings.filter((c) => c.status === 'accepted').length },
-  { name: 'message_count', description: 'Messages in the transcript.', value: (r) => r.messages.length },
+  { name: 'message_count', description: 'Messages in the transcript.', value: (r) => r.messageCount },
   { name: 'capture', description: 'How it was captured: form, api, import, proxy, sdk, live-session.', value: (r) => fact(r, 'capture') },
   { name: 'interface', description: 'The interface (api, chat-app, agent-harness, local-runtime, other), when given.', value: (r) => fact(r, 'interface') },
   { name: 'endpoint', description: 'The API endpoint, when given.', value: (r) => fact(r, 'endpoint') },
@@ -100,9 +146,9 @@ export const observationColumns: CsvColumn<ObservationCsvRecord>[] = [
   { name: 'provenance_json', description: 'The whole provenance object as JSON (sampling parameters, tools, import facts...).', value: (r) => JSON.stringify(r.provenance) },
   { name: 'evidence_links', description: 'Evidence URLs, joined with `|`.', value: (r) => r.evidenceLinks.join(LIST_SEPARATOR) },
   { name: 'raw_sha256', description: 'sha256 (hex) of the raw payload as it was received (not exported; the same record always hashes the same).', value: (r) => r.o.rawSha256 },
-  { name: 'transcript_excerpt', description: `The start (${TRANSCRIPT_EXCERPT} characters) of the transcript as plain text: one block per message, \`role: text\`, blocks separated by a blank line, non-text parts as \`[type: text]\`. The whole transcript is in observations.jsonl (spreadsheets cannot hold long cells).`, value: (r) => r.transcriptText.slice(0, TRANSCRIPT_EXCERPT) },
-  { name: 'transcript_chars', description: 'The length of that plain text, in characters (UTF-16 code units).', value: (r) => r.transcriptText.length },
-  { name: 'transcript_sha256', description: 'sha256 (hex) of that plain text as UTF-8, whole: compare transcripts without reading them.', value: (r) => createHash('sha256').update(r.transcriptText, 'utf8').digest('hex') },
+  { name: 'transcript_excerpt', description: `The start (${TRANSCRIPT_EXCERPT} characters) of the transcript as plain text: one block per message, \`role: text\`, blocks separated by a blank line, non-text parts as \`[type: text]\`. The whole transcript is in observations.jsonl (spreadsheets cannot hold long cells).`, value: (r) => r.transcript.excerpt },
+  { name: 'transcript_chars', description: 'The length of that plain text, in characters (UTF-16 code units).', value: (r) => r.transcript.chars },
+  { name: 'transcript_sha256', description: 'sha256 (hex) of that plain text as UTF-8, whole: compare transcripts without reading them.', value: (r) => r.transcript.sha256 },
 ];
 
 /** codings.csv: one row per coding. */
@@ -134,15 +180,16 @@ export const codingColumns: CsvColumn<{ observationId: string; c: ExportCoding }
 export const csvHeader = <T>(columns: readonly CsvColumn<T>[]) => csvRow(columns.map((c) => c.name));
 export const csvRecord = <T>(columns: readonly CsvColumn<T>[], record: T) => csvRow(columns.map((c) => c.value(record)));
 
-/**
- * observations.csv rows of a batch, as bytes. Each row is encoded on its own and the buffers joined: joining
- * hundreds of 10 KB strings first and encoding the result is several times slower (V8 flattens the string).
- */
-export function observationCsvRows(batch: readonly ExportObservation[]): Buffer {
-  return Buffer.concat(batch.map((o) => Buffer.from(csvRecord(observationColumns, observationCsvRecord(o)), 'utf8')));
+/** observations.csv rows of a batch, as bytes in buffers of about 1 MB (see ByteChunks). */
+export function observationCsvRows(batch: readonly ExportObservation[]): Buffer[] {
+  const out = new ByteChunks();
+  for (const o of batch) out.write(csvRecord(observationColumns, observationCsvRecord(o)));
+  return out.take();
 }
 
 /** codings.csv rows of a batch, as bytes. */
-export function codingCsvRows(batch: readonly ExportObservation[]): Buffer {
-  return Buffer.concat(batch.flatMap((o) => o.codings.map((c) => Buffer.from(csvRecord(codingColumns, { observationId: o.id, c }), 'utf8'))));
+export function codingCsvRows(batch: readonly ExportObservation[]): Buffer[] {
+  const out = new ByteChunks();
+  for (const o of batch) for (const c of o.codings) out.write(csvRecord(codingColumns, { observationId: o.id, c }));
+  return out.take();
 }

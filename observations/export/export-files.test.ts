@@ -1,12 +1,16 @@
 // @database-free: the CSV quoting and the ZIP writer are pure; the archive is read back with yauzl and unzip.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openZip } from '../importers/zip-reader.ts';
-import { csvCell, csvRow } from './csv.ts';
+import type { TranscriptMessage } from '../transcript.schema.ts';
+import { ByteChunks } from './byte-chunks.ts';
+import { csvCell, csvRow, TRANSCRIPT_EXCERPT, transcriptPlainText, transcriptSummary } from './csv.ts';
+import { splitTranscript } from './export.queries.ts';
 import { DeflateSpool, ZipWriter } from './zip-writer.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'menagerie-export-files-'));
@@ -45,6 +49,42 @@ describe('CSV cells', () => {
     assert.equal(csvCell('=HYPERLINK("http://x","y")'), `"'=HYPERLINK(""http://x"",""y"")"`);
     assert.deepEqual(['+1', '-2', '@SUM(A1)', '\tx', 'a=b', 'mail@x.org'].map(csvCell), ["'+1", "'-2", "'@SUM(A1)", "'\tx", 'a=b', 'mail@x.org']);
     assert.deepEqual([csvCell(-3), csvCell(0.5), csvCell(null), csvCell(undefined)], ['-3', '0.5', '', '']);
+  });
+});
+
+describe('Encoding a batch', () => {
+  it('ByteChunks writes UTF-8 across buffer ends exactly as one encoded string', () => {
+    const texts = ['plain ascii ', 'ünïcødé ✓ ', '😀 astral ', 'x'.repeat(50), '', 'lone \ud800 surrogate', '日本語'.repeat(30)];
+    const out = new ByteChunks(64);
+    for (let i = 0; i < 40; i++) out.write(texts[i % texts.length]!);
+    const chunks = out.take();
+    assert.ok(chunks.length > 5, `several buffers (${chunks.length})`);
+    assert.ok(chunks.every((c) => c.length > 0));
+    const whole = Array.from({ length: 40 }, (_, i) => texts[i % texts.length]!).join('');
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(whole, 'utf8'));
+    assert.deepEqual(out.take(), [], 'take empties it');
+  });
+
+  it('transcriptSummary gives the plain text\'s excerpt, length and sha256 without building it', () => {
+    const long = 'word '.repeat(400);
+    const messages = [
+      { id: 'm1', role: 'system', parts: [{ type: 'text', text: 'Be brief. ✓' }] },
+      { id: 'm2', role: 'user', parts: [{ type: 'text', text: long }, { type: 'image', url: 'http://x/y.png' }, { type: 'text', text: '😀 ünï' }] },
+      { id: 'm3', role: 'assistant', parts: [{ type: 'reasoning', text: 'think' }, { type: 'tool_call', name: 'f', arguments: '{"a":1}' }, { type: 'text', text: long }] },
+    ] as TranscriptMessage[];
+    const text = transcriptPlainText(messages);
+    assert.ok(text.length > TRANSCRIPT_EXCERPT);
+    const summary = transcriptSummary(messages);
+    assert.deepEqual(summary, { excerpt: text.slice(0, TRANSCRIPT_EXCERPT), chars: text.length, sha256: createHash('sha256').update(text, 'utf8').digest('hex') });
+    const short = [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] as TranscriptMessage[];
+    assert.deepEqual(transcriptSummary(short), { excerpt: 'user: hi', chars: 8, sha256: createHash('sha256').update('user: hi').digest('hex') });
+  });
+
+  it('splitTranscript cuts the messages out of the text PostgreSQL prints, and parses any other shape', () => {
+    const messages = '[{"id": "m1", "role": "user", "parts": [{"text": "a \\"quoted\\" ]} text", "type": "text"}]}]';
+    assert.deepEqual(splitTranscript(`{"format": "openai-chat", "messages": ${messages}}`), { transcriptFormat: 'openai-chat', messagesJson: messages });
+    const compact = splitTranscript('{"messages":[{"id":"m1","role":"user","parts":[]}],"format":"plain"}');
+    assert.deepEqual(compact, { transcriptFormat: 'plain', messagesJson: '[{"id":"m1","role":"user","parts":[]}]' });
   });
 });
 
@@ -98,6 +138,26 @@ describe('ZIP writer', () => {
       assert.match(tested, /No errors detected/);
       assert.equal(execFileSync('unzip', ['-p', file, 'observations.jsonl'], { maxBuffer: 16 << 20 }).toString(), big.join(''));
     }
+  });
+
+  it('takes a batch\'s buffers as one piece, in the stream and in a spool, in order', async () => {
+    const file = path.join(dir, 'pieces.zip');
+    const spool = new DeflateSpool(path.join(dir, 'pieces.deflate'), 1);
+    const batches = Array.from({ length: 30 }, (_, b) => Array.from({ length: 5 }, (_, i) => Buffer.from(`${b}.${i} ${'é'.repeat((b * 7 + i) % 50)}\n`)));
+    await writeZip(file, async (zip) => {
+      await zip.addStream('lines.txt', (async function* () {
+        for (const batch of batches) {
+          await spool.write(batch);
+          yield batch;
+        }
+      })());
+      await zip.addPrecompressed('copy.txt', await spool.finish());
+    });
+    const files = await readAll(file);
+    const expected = Buffer.concat(batches.flat()).toString('utf8');
+    assert.equal(files.get('lines.txt'), expected);
+    assert.equal(files.get('copy.txt'), expected);
+    if (hasUnzip) assert.match(execFileSync('unzip', ['-t', file]).toString(), /No errors detected/);
   });
 
   it('writes ZIP64 records for sizes and offsets past the limit (lowered here), still readable', async () => {

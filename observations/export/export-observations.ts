@@ -64,7 +64,7 @@ export async function exportObservations(ctx: Ctx, filters: ListFilters, format:
   if (format === 'jsonl') {
     for await (const batch of batches) {
       count(batch);
-      await sink(jsonlLines(batch));
+      for (const chunk of jsonlLines(batch)) await sink(chunk);
     }
     return summary;
   }
@@ -72,7 +72,7 @@ export async function exportObservations(ctx: Ctx, filters: ListFilters, format:
     await sink(Buffer.from(csvHeader(observationColumns), 'utf8'));
     for await (const batch of batches) {
       count(batch);
-      await sink(observationCsvRows(batch));
+      for (const chunk of observationCsvRows(batch)) await sink(chunk);
     }
     return summary;
   }

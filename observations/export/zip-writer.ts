@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { crc32, createDeflateRaw } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRaw } from 'node:zlib';
 
 /** Where the archive's bytes go: resolves when the destination can take more (backpressure). */
 export type ByteSink = (chunk: Buffer) => Promise<void>;
@@ -17,6 +17,38 @@ const FLAG_DESCRIPTOR = 0x0008;
 const FLAG_UTF8 = 0x0800;
 const MAX32 = 0xffffffff;
 const MAX16 = 0xffff;
+/**
+ * zlib's output buffer: each threadpool job deflates until it fills this, so about four times as much input goes
+ * per round trip to the main thread (64 KB made about 23,000 round trips for a 1.4 GB JSONL).
+ */
+const DEFLATE_CHUNK = 256 * 1024;
+
+/** Input bytes per deflate segment of a streamed entry (see addStream). */
+const SEGMENT = 1024 * 1024;
+/** Segments deflating at once: about one batch of the export, on the threadpool's four threads. */
+const SEGMENTS_IN_FLIGHT = 4;
+/** An empty final block with fixed Huffman codes (BFINAL 1, BTYPE 01, end of block): closes a segmented stream. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+/** One segment of a streamed entry: raw deflate ended by a sync flush (byte-aligned, not final), on the threadpool. */
+function deflateSegment(input: Buffer, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    deflateRaw(input, { level, chunkSize: DEFLATE_CHUNK, finishFlush: constants.Z_SYNC_FLUSH }, (error, out) => (error ? reject(error) : resolve(out)));
+  });
+}
+
+/** What an entry's source yields: bytes, text (written as UTF-8), or a batch's buffers in order. */
+export type Piece = Buffer | string | readonly Buffer[];
+
+function* pieceChunks(piece: Piece): Iterable<Buffer> {
+  if (typeof piece === 'string') {
+    if (piece.length > 0) yield Buffer.from(piece, 'utf8');
+  } else if (Buffer.isBuffer(piece)) {
+    if (piece.length > 0) yield piece;
+  } else {
+    for (const chunk of piece) if (chunk.length > 0) yield chunk;
+  }
+}
 
 /**
  * Resolves when a stream that refused a write can take more; rejects when it is destroyed first (an export that
@@ -120,8 +152,16 @@ export class ZipWriter {
     return Buffer.concat([h, name]);
   }
 
-  /** Adds an entry whose bytes come from `source`, deflated on the way; resolves once its last byte is written. */
-  async addStream(fileName: string, source: AsyncIterable<Buffer | string>): Promise<void> {
+  /**
+   * Adds an entry whose bytes come from `source`, deflated on the way; resolves once its last byte is written.
+   *
+   * The bytes are deflated in segments of about 1 MB, several at once on the libuv threadpool (pigz's way): each
+   * segment is a raw deflate stream ended by a sync flush (byte-aligned, not final), so the segments laid end to
+   * end, closed by an empty final block, are one valid deflate stream. One zlib stream deflated a 1.4 GB JSONL on
+   * one thread, the slowest step of the export on two cores; segments spread it over both while the source
+   * makes the next piece. A segment starts without the previous one's 32 KB window: the archive is about 0.2% larger.
+   */
+  async addStream(fileName: string, source: AsyncIterable<Piece>): Promise<void> {
     const name = Buffer.from(fileName, 'utf8');
     const offset = this.offset;
     const flags = FLAG_DESCRIPTOR | FLAG_UTF8;
@@ -129,33 +169,37 @@ export class ZipWriter {
     let crc = 0;
     let size = 0;
     let compressedSize = 0;
-    const deflate = createDeflateRaw({ level: this.level, chunkSize: 64 * 1024 });
-    // Errors reach the reading loop below; this listener only keeps a late one from being unhandled.
-    deflate.on('error', () => {});
-    const feeding = (async () => {
-      for await (const piece of source) {
-        const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-        if (chunk.length === 0) continue;
+    const inFlight: Promise<Buffer>[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const submit = () => {
+      if (pendingBytes === 0) return;
+      const segment = deflateSegment(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes), this.level);
+      segment.catch(() => {}); // awaited in order below; after a failure the rest are dropped
+      inFlight.push(segment);
+      pending = [];
+      pendingBytes = 0;
+    };
+    const writeOldest = async () => {
+      const out = await inFlight.shift()!;
+      compressedSize += out.length;
+      await this.write(out);
+    };
+    for await (const piece of source) {
+      for (const chunk of pieceChunks(piece)) {
         crc = crc32(chunk, crc);
         size += chunk.length;
-        if (!deflate.write(chunk)) await drained(deflate);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= SEGMENT) submit();
       }
-      deflate.end();
-    })().catch((error: unknown) => {
-      deflate.destroy(error as Error);
-    });
-    let complete = false;
-    try {
-      for await (const out of deflate as AsyncIterable<Buffer>) {
-        compressedSize += out.length;
-        await this.write(out);
-      }
-      complete = true;
-    } finally {
-      // The sink failed: stop deflating, which stops the source (its generator is closed) too.
-      if (!complete) deflate.destroy();
-      await feeding;
+      // Write out what is deflated, keeping SEGMENTS_IN_FLIGHT deflating while the source makes the next piece.
+      while (inFlight.length > SEGMENTS_IN_FLIGHT) await writeOldest();
     }
+    submit();
+    while (inFlight.length > 0) await writeOldest();
+    compressedSize += FINAL_BLOCK.length;
+    await this.write(FINAL_BLOCK);
     const zip64 = size > MAX32 || compressedSize > MAX32;
     const descriptor = Buffer.alloc(zip64 ? 24 : 16);
     descriptor.writeUInt32LE(DATA_DESCRIPTOR, 0);
@@ -272,7 +316,7 @@ export class DeflateSpool {
     readonly path: string,
     level = 6,
   ) {
-    this.deflate = createDeflateRaw({ level, chunkSize: 64 * 1024 });
+    this.deflate = createDeflateRaw({ level, chunkSize: DEFLATE_CHUNK });
     this.deflate.on('error', () => {}); // surfaced through `closed`
     const file = createWriteStream(path);
     this.deflate.on('data', (chunk: Buffer) => {
@@ -287,12 +331,17 @@ export class DeflateSpool {
     this.closed.catch(() => {});
   }
 
-  async write(data: Buffer | string): Promise<void> {
-    if (data.length === 0) return;
-    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.crc = crc32(chunk, this.crc);
-    this.size += chunk.length;
-    if (!this.deflate.write(chunk)) await drained(this.deflate);
+  /**
+   * Queues a piece (a buffer, a string or a batch's buffers) and returns once the piece before it is deflated:
+   * the caller makes the next piece while this one is deflated on the threadpool.
+   */
+  async write(piece: Piece): Promise<void> {
+    if (this.deflate.writableNeedDrain) await drained(this.deflate);
+    for (const chunk of pieceChunks(piece)) {
+      this.crc = crc32(chunk, this.crc);
+      this.size += chunk.length;
+      this.deflate.write(chunk);
+    }
   }
 
   /** Finishes the deflate stream and the file; the entry then reads it back. */

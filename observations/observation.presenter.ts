@@ -94,7 +94,7 @@ export interface ObservationListPage {
   page: number;
   pageSize: number;
   /**
-   * Exact up to the count cap; when `totalCapped`, at least this many: show "10,000+" (lists), "1,000+"
+   * Exact up to the count cap; when `totalCapped`, at least this many: show "10,000+" (lists), "300+"
    * (searches) or "200+" (phrase searches). Pages past the cap still return matches.
    */
   total: number;

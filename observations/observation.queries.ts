@@ -31,10 +31,12 @@ import { BLIND_NOTICE, blindObservationIds, hasOpenBlindAssignments, isBlindTo, 
  */
 export const COUNT_CAP = 10_000;
 /**
- * Searches count fewer ("1,000+"): a match left after other filters, and every candidate of a phrase query, is
- * checked against its TOASTed search vector, so counting 10,000 of them costs far more than the page.
+ * Searches count fewer ("300+"): a match left after other filters, and every candidate of a phrase query, is
+ * checked against its TOASTed search vector (about 10 µs each), so counting 10,000 of them costs far more than
+ * the page. 300 is the relevance window (see searchBudget): relevance reads that many matches anyway, so the
+ * count adds one more. Counting to 1,000 took two thirds of a broad search's time over 100,000 observations.
  */
-export const SEARCH_COUNT_CAP = 1_000;
+export const SEARCH_COUNT_CAP = 300;
 
 /** Who may see what in lists: deleted ones never; anonymous visitors only public ones. */
 function visibleTo(ctx: Ctx): SQL {
@@ -175,8 +177,8 @@ interface ListPlan {
  * - more: walk a date index and stop when the page is full (matches are dense, so few rows are read). Below
  *   the cap the walk is bounded, and when it gives up (matches sparse among recent rows) the matches are
  *   collected after all.
- * Some common shapes count faster (see fastCount, codedList, searchFirst). Behaviours and snippets are computed
- * for the page's rows only.
+ * Some common shapes count faster (see fastCount, codedList, searchFirst), and filtered lists count and take
+ * their page in one statement (countedPage). Behaviours and snippets are computed for the page's rows only.
  */
 export async function listObservations(ctx: Ctx, filters: ListFilters): Promise<ObservationListPage> {
   const blindCoderId = (filters.behaviour || filters.category) && ctx.actor.kind === 'user' && (await hasOpenBlindAssignments(ctx.db, ctx.actor.id)) ? ctx.actor.id : undefined;
@@ -236,8 +238,39 @@ const nothingToShow = (p: ListPlan, counted: number) => counted === 0 || (counte
 async function plainList(db: Db, p: ListPlan): Promise<Listed> {
   const coded = await codedList(db, p);
   if (coded) return coded;
+  const collected = await countedPage(db, p);
+  if (collected) return collected;
   const counted = await countMatches(db, p);
   return { rows: nothingToShow(p, counted) ? [] : await listPage(db, p, counted), counted };
+}
+
+/**
+ * A list with filters checked row by row (tag, provider beside others, coded-with) whose count reads every match
+ * (no fast count applies), counted and paged in one statement: the matches the count reads (up to cap + 1) are
+ * kept with their date, and when they are all of them the page is sorted from them, as collectedPage would.
+ * Counting and then collecting read the same matches twice, and a walk tried in between gives up when those
+ * filters are correlated with dates (a tag used in some months), which made such lists three statements. With
+ * more than the cap, the page is listPage's walk. Null when it does not apply: fast counts, and lists filtered
+ * only by what leads an index (model, status, dates) or not at all, whose walks seldom give up and whose matches
+ * are often more than the cap (keeping cap + 1 of them would cost more than it saves).
+ */
+async function countedPage(db: Db, p: ListPlan): Promise<Listed | null> {
+  const f = p.filters;
+  if (fastCount(p) || f.other.length + f.codedIds.length === 0) return null;
+  const ord = (prefix: SQL) => orderBy(p.sort, false, prefix);
+  const result = rowsOf<ListRow & { matched: number }>(
+    await db.execute(sql`WITH matches AS MATERIALIZED (
+          SELECT o.id, ${datesFor(p.sort)} FROM observations o WHERE ${and(allConditions(p))} LIMIT ${p.cap + 1}),
+        counted AS (SELECT count(*)::int AS n FROM matches),
+        page AS (
+          SELECT m.id, m.observed_at, m.created_at, NULL::real AS rank FROM matches m
+          WHERE (SELECT n FROM counted) <= ${p.cap}
+          ORDER BY ${ord(sql`m.`)} LIMIT ${p.pageSize} OFFSET ${p.offset})
+      SELECT c.n AS matched, r.* FROM counted c LEFT JOIN LATERAL (${pageRows(p, sql`page`)}) r ON true`),
+  );
+  const counted = Number(result[0]?.matched ?? 0);
+  if (counted > p.cap) return { rows: await listPage(db, p, counted), counted };
+  return { rows: result.filter((r) => r.id !== null), counted };
 }
 
 /** A search: searchFirst when the words are common, else, with planner settings, a count and a page. */

@@ -68,7 +68,9 @@ export async function resolveScope(ctx: Ctx, input: ClassificationJobInput): Pro
       throw invalid(`These filters match more than ${MAX_JOB_OBSERVATIONS} observations: narrow them (one job classifies at most ${MAX_JOB_OBSERVATIONS}).`, { filters: 'too many observations' });
     }
     ids.push(...result.data.map((o) => o.id));
-    if (page >= result.totalPages || result.data.length === 0 || ids.length >= MAX_JOB_OBSERVATIONS) break;
+    // A capped count (searches say "300+") has more pages than it counted: a full page leads on to the next.
+    const last = result.totalCapped ? result.data.length < filters.pageSize : page >= result.totalPages;
+    if (last || result.data.length === 0 || ids.length >= MAX_JOB_OBSERVATIONS) break;
   }
   const unique = [...new Set(ids)];
   if (unique.length === 0) throw invalid('These filters match no observations: there is nothing to classify.', { filters: 'no observations match' });

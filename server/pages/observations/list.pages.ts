@@ -142,12 +142,14 @@ export function listHref(raw: Partial<RawFilters>, page: number): string {
 }
 
 function paginate(raw: RawFilters, result: ObservationListPage) {
-  const { page, totalPages } = result;
+  const { page, totalPages, totalCapped } = result;
+  // A capped count ("300+") knows there are more pages than it counted: a full page leads on to the next one.
+  const more = totalCapped && result.data.length === result.pageSize;
   return {
     page,
-    totalPages: Math.max(totalPages, 1),
-    prevHref: page > 1 ? listHref(raw, Math.min(page - 1, Math.max(totalPages, 1))) : null,
-    nextHref: page < totalPages ? listHref(raw, page + 1) : null,
+    totalPages: totalCapped ? `${Math.max(totalPages, page).toLocaleString('en')}+` : Math.max(totalPages, 1),
+    prevHref: page > 1 ? listHref(raw, totalCapped ? page - 1 : Math.min(page - 1, Math.max(totalPages, 1))) : null,
+    nextHref: page < totalPages || more ? listHref(raw, page + 1) : null,
     show: totalPages > 1 || page > 1,
   };
 }

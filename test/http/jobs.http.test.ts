@@ -5,7 +5,7 @@ import { rowsOf } from '../../core/db.ts';
 import { insertClassifier, jobCodings, waitForJobStatus } from '../../observations/classify/jobs/classify-test-support.ts';
 import { makeActors } from '../support/clients.ts';
 import { openaiFindings, startFakeJudge, type FakeJudge } from '../support/fake-judge-server.ts';
-import { submitObservation } from '../support/observation-factories.ts';
+import { copyObservation, submitObservation } from '../support/observation-factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 let app: TestApp;
@@ -106,12 +106,7 @@ test('a filter scope is resolved to the observations it matches when the job is 
 test('a filter scope takes every match of a search, past the list\'s "300+" count', async () => {
   const seed = await submitObservation(actors.contributor, { title: 'Pangolin sighting' });
   await app.drainSearchIndex();
-  // 310 copies straight in SQL (the API would take too long for a test): 311 matches.
-  await app.deps.db.execute(sql`INSERT INTO observations (title, surprise, status, visibility, provider, model, provenance, observed_at,
-      submitted_by, raw_payload, raw_sha256, transcript, evidence_links, tags, search)
-    SELECT o.title || ' ' || g, o.surprise, o.status, o.visibility, o.provider, o.model, o.provenance,
-      o.observed_at - make_interval(days => g), o.submitted_by, o.raw_payload, o.raw_sha256, o.transcript, o.evidence_links, o.tags, o.search
-    FROM observations o, generate_series(1, 310) g WHERE o.id = ${seed.id}::uuid`);
+  await copyObservation(app.deps.db, seed.id, 310); // 311 matches, with distinct dates
   const res = await actors.researcher.api.post('/classification-jobs', { classifierId: rules.id, filters: { q: 'pangolin' } });
   assert.equal(res.status, 201, res.text);
   assert.deepEqual(res.body.payload.scope, { kind: 'filter', count: 311, filters: { q: 'pangolin' } });

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { makeActors, makeUser, signedInWeb, WebClient, type Res, type TestUser } from '../support/clients.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
-import { submitObservation } from '../support/observation-factories.ts';
+import { copyObservation, submitObservation } from '../support/observation-factories.ts';
 
 let app: TestApp;
 let actors: Awaited<ReturnType<typeof makeActors>>;
@@ -689,12 +689,7 @@ describe('capped counts', () => {
   test('a search counted "300+" still pages on: a full page links to the next one', async () => {
     const seed = await submitObservation(actors.researcher, { title: 'Axolotl sighting', visibility: 'public' });
     await app.drainSearchIndex();
-    // 320 copies straight in SQL (the API would take too long for a test), with distinct dates: 321 matches.
-    await app.deps.db.execute(sql`INSERT INTO observations (title, surprise, status, visibility, provider, model, provenance, observed_at,
-        submitted_by, raw_payload, raw_sha256, transcript, evidence_links, tags, search)
-      SELECT o.title || ' ' || g, o.surprise, o.status, o.visibility, o.provider, o.model, o.provenance,
-        o.observed_at - make_interval(days => g), o.submitted_by, o.raw_payload, o.raw_sha256, o.transcript, o.evidence_links, o.tags, o.search
-      FROM observations o, generate_series(1, 320) g WHERE o.id = ${seed.id}::uuid`);
+    await copyObservation(app.deps.db, seed.id, 320); // 321 matches, with distinct dates
     const third = await contributorWeb.get('/observations?q=axolotl&pageSize=100&page=3');
     assert.equal(third.status, 200);
     assert.match(third.text, /300\+ observations matching/);

@@ -7,6 +7,8 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { openDatabase } from '../server/db/client.ts';
 import { parseTranscript } from '../observations/transcript/parse-transcript.ts';
+import { transcriptSearchText } from '../observations/observation-text.ts';
+import { fingerprint } from '../observations/similar/minhash.ts';
 import { startAppProcess } from './lib/app-process.ts';
 import { runLoad } from './lib/load.ts';
 import type { PgServer } from './lib/postgres-server.ts';
@@ -97,8 +99,37 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
       { name: 'ingest p99 latency (PostgreSQL)', value: p99, unit: 'ms', baselineName: 'p50 same run', baseline: percentile(load.latenciesMs, 50), target: '< 100 ms', pass: p99 < 100 },
       { name: 'transcripts searchable after the burst', value: lag, unit: 's', baselineName: 'ingestion run', baseline: load.seconds, target: '(no target: indexing lag)', pass: true },
       { name: 'server RSS after ingestion', value: rssAfter, unit: 'MB', baselineName: 'RSS after warm-up', baseline: rssIdle, target: '< 300 MB', pass: rssAfter < 300 },
+      fingerprintCost(bodies),
     ],
   };
+}
+
+/**
+ * What the near-duplicate fingerprint adds to recording one observation (it is computed on the request path):
+ * microseconds per transcript of the bench's bodies, beside parsing the same transcript, which the path does anyway.
+ */
+function fingerprintCost(bodies: string[]): Figure {
+  const texts = bodies.map((b) => {
+    const p = JSON.parse(b);
+    return typeof p.transcript === 'string' ? p.transcript : JSON.stringify(p.transcript);
+  });
+  const time = (work: (raw: string) => unknown) => {
+    for (const t of texts.slice(0, 200)) work(t); // warm up
+    const t0 = process.hrtime.bigint();
+    for (const t of texts) work(t);
+    return Number(process.hrtime.bigint() - t0) / 1e3 / texts.length;
+  };
+  const read = (raw: string) => {
+    const parsed = parseTranscript(raw, 'auto');
+    if (!parsed.ok) throw new Error('bench payload does not parse');
+    return parsed.transcript;
+  };
+  const parsing = time(read);
+  const transcripts = texts.map(read);
+  let i = 0;
+  const printing = time(() => fingerprint(transcriptSearchText(transcripts[i++ % transcripts.length]!)));
+  console.log(`  near-duplicate fingerprint: ${printing.toFixed(0)} µs per transcript (parsing it: ${parsing.toFixed(0)} µs), over ${texts.length} transcripts of 2-20 KB`);
+  return { name: 'fingerprint per transcript (2-20 KB)', value: printing, unit: 'µs', baselineName: 'parsing the transcript', baseline: parsing, target: '(no target: cost on the request path)', pass: true };
 }
 
 /** Seconds from the end of an ingestion burst until the search indexer has caught up (no transcript pending). */

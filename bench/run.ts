@@ -6,6 +6,8 @@
 //   BENCH_ONLY=proxy                    only the recording proxy's section
 //   BENCH_ONLY=agreement                only the agreement figures (10,000 codings, PGlite and PostgreSQL)
 //   BENCH_ONLY=core                     only the core's sections (ingestion on PostgreSQL and PGlite, search)
+//   BENCH_ONLY=ingestion                only the ingestion on PostgreSQL (the core's first section)
+//   BENCH_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"  extra node flags for the server processes the benches start
 //   BENCH_ONLY=offline                  only the offline classifier (train on 10,000 generated observations, predict)
 //   BENCH_ONLY=classify                 only the classification job (1,000 observations judged through the queue, 50 ms judge)
 //   BENCH_ONLY=live                     only live sessions (1 session of 50 observers + 20 of 5 over socket.io, PostgreSQL and PGlite)
@@ -123,6 +125,20 @@ if (only === 'agreement') {
   try {
     console.log('\n[agreement] figures over 10,000 codings, as the agreement page computes them');
     figures.push(...(await agreementBench(server, quick)));
+  } finally {
+    server?.stop();
+  }
+  console.log('\nResults');
+  printFigures(figures);
+  process.exit(figures.every((f) => f.pass) ? 0 : 1);
+}
+if (only === 'ingestion') {
+  try {
+    if (!server) throw new Error('BENCH_ONLY=ingestion needs a PostgreSQL server (binaries or BENCH_DATABASE_URL)');
+    console.log('\n[ingestion] ingestion on PostgreSQL');
+    const pgRun = await ingestionOnPostgres(server, quick ? 3000 : 20000);
+    figures.push(...pgRun.figures);
+    await pgRun.stop();
   } finally {
     server?.stop();
   }

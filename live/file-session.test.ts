@@ -7,6 +7,8 @@ import type { UserActor } from '../accounts/actor.ts';
 import type { Ctx } from '../core/context.ts';
 import { rowsOf, type Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
+import { transcriptSearchText } from '../observations/observation-text.ts';
+import { fingerprint } from '../observations/similar/minhash.ts';
 import type { Transcript } from '../observations/transcript.schema.ts';
 import { ensureStarterEthogram } from '../test/support/ethogram-fixture.ts';
 import { makeActors, makeUser, type TestUser } from '../test/support/clients.ts';
@@ -185,9 +187,9 @@ describe('filing a live session', () => {
     const obs = rowsOf<{
       title: string; surprise: string; status: string; visibility: string; provider: string; model: string; model_version: string | null;
       provenance: Record<string, any>; observed_at: string | Date; submitted_by: string; raw_payload: string; raw_sha256: string;
-      transcript: Transcript; tags: string[]; search_pending: boolean;
+      transcript: Transcript; tags: string[]; search_pending: boolean; minhash: number[] | null;
     }>(await db.execute(sql`SELECT title, surprise, status, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
-        raw_payload, raw_sha256, transcript, tags, search_pending FROM observations WHERE id = ${filed.observationId}::uuid`))[0];
+        raw_payload, raw_sha256, transcript, tags, search_pending, minhash FROM observations WHERE id = ${filed.observationId}::uuid`))[0];
     assert.ok(obs, 'the observation exists');
     const session = rowsOf<{ created_at: string | Date; status: string; observation_id: string }>(
       await db.execute(sql`SELECT created_at, status, observation_id FROM live_sessions WHERE id = ${s.id}::uuid`),
@@ -200,6 +202,8 @@ describe('filing a live session', () => {
     assert.equal(obs.submitted_by, owner.id);
     assert.equal(new Date(obs.observed_at).toISOString(), new Date(session.created_at).toISOString());
     assert.deepEqual(obs.tags, ['live-session']);
+    // Written with its near-duplicate fingerprint, as every recorded observation is.
+    assert.deepEqual(obs.minhash?.map(Number), fingerprint(transcriptSearchText(obs.transcript))!.signature);
     assert.equal(obs.provenance.capture, 'live-session');
     assert.equal(obs.provenance.sessionId, s.id);
     assert.equal(obs.provenance.systemPromptSha256, createHash('sha256').update('Be brief.').digest('hex'));

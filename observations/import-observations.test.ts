@@ -12,6 +12,9 @@ import { rowsOf } from '../core/db.ts';
 import { startTestApp, type TestApp } from '../test/support/test-app.ts';
 import { makeActors } from '../test/support/clients.ts';
 import { importObservations, type ImportProgress } from './import-observations.command.ts';
+import { transcriptSearchText } from './observation-text.ts';
+import { fingerprint } from './similar/minhash.ts';
+import type { Transcript } from './transcript.schema.ts';
 
 const line = (id: string, question: string, answer: string) =>
   JSON.stringify({ id, model: 'gpt-4o', provider: 'openai', observedAt: '2025-02-03T04:05:06Z', messages: [{ role: 'user', content: question }, { role: 'assistant', content: answer }] });
@@ -117,9 +120,11 @@ describe('importObservations', () => {
     await writeFile(file, chatgptExport());
     const summary = await importObservations(ctx, { path: file });
     assert.deepEqual({ imported: summary.imported, duplicates: summary.duplicates, failed: summary.failed }, { imported: 2, duplicates: 0, failed: [] });
-    const rows = rowsOf<{ title: string; provenance: Record<string, unknown>; transcript: { messages: unknown[] } }>(
-      await app.deps.db.execute(sql`SELECT title, provenance, transcript FROM observations WHERE provenance->>'sourceFormat' = 'chatgpt-export' ORDER BY title`),
+    const rows = rowsOf<{ title: string; provenance: Record<string, unknown>; transcript: Transcript; minhash: number[] | null }>(
+      await app.deps.db.execute(sql`SELECT title, provenance, transcript, minhash FROM observations WHERE provenance->>'sourceFormat' = 'chatgpt-export' ORDER BY title`),
     );
+    // Each is written with its near-duplicate fingerprint (the indexer need not rewrite the row to add it).
+    for (const r of rows) assert.deepEqual(r.minhash?.map(Number), fingerprint(transcriptSearchText(r.transcript))!.signature, r.title);
     assert.deepEqual(rows.map((r) => [r.title, r.provenance.conversationId ?? r.provenance.recordId, r.transcript.messages.length]), [
       ['Flattery', 'conv-a', 2],
       ['Refusal', 'conv-b', 2],

@@ -16,7 +16,7 @@ export interface ObservationWrite {
 }
 
 const OBSERVATION_COLUMNS = sql.raw(`id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
-  raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at`);
+  raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at, minhash, minhash_bands`);
 
 /**
  * Writes observations with their codings and events in ONE statement (data-modifying CTEs: atomic, one round

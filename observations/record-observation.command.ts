@@ -7,11 +7,13 @@ import { cachedDefaultVersion, publishedBehavioursByCode, type BehaviourRow, typ
 import type { ObservationInput } from './observation.input.ts';
 import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import type { Provenance } from './observation.schema.ts';
-import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql } from './observation-text.ts';
+import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { writeObservation } from './observation-writer.ts';
+import { fingerprint } from './similar/minhash.ts';
+import { fingerprintValuesSql } from './similar/fingerprint-pending.ts';
 
 /**
  * How the observation arrived: the web form, the JSON API, or promoted from a field-log capture (`proxy`, `sdk`);
@@ -26,7 +28,9 @@ export interface CaptureInfo { method: 'form' | 'api' | 'proxy' | 'sdk'; raw?: s
  * coding per code and the event.
  *
  * The transcript's text joins the search vector a moment later, through the search indexer: to_tsvector over a
- * 10 KB transcript is most of what a row costs PostgreSQL, and it need not delay the answer.
+ * 10 KB transcript is most of what a row costs PostgreSQL, and it need not delay the answer. Its near-duplicate
+ * fingerprint is written with the row: the parsed transcript is at hand here, whereas the indexer would read the
+ * text back and rewrite the row (a second row version and index entries) to add it.
  * This is the ingestion hot path, so everything is written by ONE statement (an INSERT with data-modifying
  * CTEs, atomic like a transaction, in one round trip), shared with the observations recorded at the same time
  * (see observation-writer.ts); nothing is read back, and the ethogram lookups are cached.
@@ -55,7 +59,7 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
       ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
       ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
       ${headlineVectorSql(input.title, input.surprise)}, true,
-      ${nowIso}::timestamptz, ${nowIso}::timestamptz)`,
+      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(fingerprint(transcriptSearchText(transcript)))})`,
     codings: codings.map(
       (c) => sql`(${c.id}::uuid, ${id}::uuid, ${coded.version!.id}::uuid, ${c.behaviour.id}::uuid, ${actor.id}::uuid, ${codingStatus}::coding_status, ${nowIso}::timestamptz)`,
     ),

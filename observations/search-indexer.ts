@@ -52,7 +52,8 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
     try {
       const started = Date.now();
       const indexed = await indexPendingTranscripts(db, opts.batchSize);
-      // Near-duplicate fingerprints ride along: the same backlog, hashed in this process (observations/similar/).
+      // Near-duplicate fingerprints ride along for rows stored without one (new rows carry theirs; migration 0012
+      // cleared the older scheme's), hashed in this process (observations/similar/).
       const printed = await fingerprintPending(db, opts.batchSize);
       if (indexed === (opts.batchSize ?? 50) || printed === (opts.batchSize ?? 50)) {
         // While observations are arriving, index at a quarter of the database's time rather than half: the

@@ -28,7 +28,7 @@ export async function startAppProcess(env: Record<string, string>, email = 'benc
   const fullEnv = { ...process.env, LOG_LEVEL: 'error', PORT: String(port), HOST: '127.0.0.1', ...env };
   execFileSync(process.execPath, [bin, 'admin', 'create', email, '--role', 'admin'], { env: fullEnv, stdio: 'ignore' });
   const token = execFileSync(process.execPath, [bin, 'admin', 'token', email], { env: fullEnv }).toString().trim();
-  const child: ChildProcess = spawn(process.execPath, [bin, 'serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean), bin, 'serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {

@@ -8,6 +8,12 @@ function arrayLiterals(print: Fingerprint | null): { signature: string; bands: s
   return print ? { signature: `{${print.signature.join(',')}}`, bands: `{${print.bands.join(',')}}` } : { signature: '{}', bands: '{}' };
 }
 
+/** A fingerprint as the values of the (minhash, minhash_bands) columns of an INSERT. */
+export function fingerprintValuesSql(print: Fingerprint | null) {
+  const { signature, bands } = arrayLiterals(print);
+  return sql`${signature}::int[], ${bands}::int[]`;
+}
+
 /** The SET clause writing a fingerprint's columns. */
 export function fingerprintColumnsSql(print: Fingerprint | null) {
   const { signature, bands } = arrayLiterals(print);
@@ -15,7 +21,9 @@ export function fingerprintColumnsSql(print: Fingerprint | null) {
 }
 
 /**
- * Fingerprints up to `batchSize` observations that have none yet, oldest first, and returns how many. The text
+ * Fingerprints up to `batchSize` observations that have none yet (new observations are written with theirs; these
+ * are rows whose fingerprint was cleared, as by migration 0012, or written by plain SQL), oldest first, and
+ * returns how many. The text
  * is extracted in the database (as for the search index), hashed here, and written back only if the observation
  * is still at the revision that was read: an edit in between fingerprinted it already. Several processes may run
  * this side by side; at worst two compute the same fingerprint.

@@ -1,7 +1,7 @@
 // @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BANDS, SIGNATURE_SIZE, bandsOf, estimateSimilarity, exactSimilarity, fingerprint, fingerprintWords } from './minhash.ts';
+import { BANDS, SIGNATURE_SIZE, bandsOf, estimateSimilarity, exactSimilarity, fingerprint, fingerprintWords, wordHashesOf } from './minhash.ts';
 
 /** A deterministic pseudo-text of `n` words from a vocabulary of 5,000, seeded. */
 function text(seed: number, n: number): string {
@@ -30,6 +30,16 @@ describe('fingerprint words', () => {
     assert.deepEqual(fingerprintWords('**Hello**, WORLD!  I’m here.'), ['hello', 'world', 'i', 'm', 'here']);
     assert.deepEqual(fingerprintWords('模型abc说'), ['模', '型', 'abc', '说']);
     assert.deepEqual(fingerprintWords('ﬁne'), ['fine'], 'NFKC folds the ligature');
+  });
+
+  it('hashes ASCII text in place exactly as it hashes the words it extracts', () => {
+    const ascii = 'User: Why does GPT-4o say "I can\'t" 3 times?\n\nAssistant: **Because** it_loops... (v2.1) #tag x';
+    // A non-letter outside ASCII sends the same text down the general path (normalise, extract, hash each word).
+    const general = `${ascii} ✓`;
+    assert.deepEqual(fingerprintWords(general), fingerprintWords(ascii));
+    assert.deepEqual(Array.from(wordHashesOf(ascii)), Array.from(wordHashesOf(general)));
+    assert.equal(wordHashesOf(ascii).length, fingerprintWords(ascii).length);
+    assert.deepEqual(fingerprint(ascii), fingerprint(general));
   });
 });
 

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { sql } from 'drizzle-orm';
 import { after, before, describe, test } from 'node:test';
 import { rowsOf } from '../../core/db.ts';
+import { transcriptSearchText } from '../../observations/observation-text.ts';
+import { fingerprint } from '../../observations/similar/minhash.ts';
+import { parseTranscript } from '../../observations/transcript/parse-transcript.ts';
 import { makeActors, signedInWeb } from '../support/clients.ts';
 import { submitObservation } from '../support/observation-factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -42,9 +45,23 @@ before(async () => {
 after(() => app.close());
 
 describe('near-duplicate fingerprints', () => {
-  test('the background indexer fingerprints every new observation', async () => {
+  test('a new observation is fingerprinted as it is recorded; the background indexer redoes cleared ones', async () => {
+    const signatureOf = async (id: string) =>
+      rowsOf<{ minhash: number[] | null; minhash_bands: number[] | null }>(await app.deps.db.execute(sql`SELECT minhash, minhash_bands FROM observations WHERE id = ${id}::uuid`))[0]!;
+    // No drain: the row is written with its fingerprint, the one the transcript's text gives.
+    const fresh = await submitObservation(actors.contributor, { title: 'Fingerprinted at once', transcript: LOOP });
+    const stored = await signatureOf(fresh.id);
+    const parsed = parseTranscript(LOOP, 'auto');
+    assert.ok(parsed.ok);
+    const expected = fingerprint(transcriptSearchText(parsed.transcript))!;
+    assert.deepEqual(stored.minhash?.map(Number), expected.signature);
+    assert.deepEqual(stored.minhash_bands?.map(Number), expected.bands);
+    // As migration 0012 left them: cleared fingerprints are recomputed by the indexer, to the same values.
+    await app.deps.db.execute(sql`UPDATE observations SET minhash = NULL, minhash_bands = NULL WHERE id IN (${fresh.id}::uuid, ${first.id}::uuid)`);
+    await app.drainSearchIndex();
     const rows = rowsOf<{ n: number }>(await app.deps.db.execute(sql`SELECT count(*)::int AS n FROM observations WHERE minhash IS NULL`));
     assert.equal(Number(rows[0]!.n), 0);
+    assert.deepEqual((await signatureOf(fresh.id)).minhash?.map(Number), expected.signature);
     const lengths = rowsOf<{ s: number; b: number }>(
       await app.deps.db.execute(sql`SELECT cardinality(minhash) AS s, cardinality(minhash_bands) AS b FROM observations WHERE id = ${first.id}::uuid`),
     );

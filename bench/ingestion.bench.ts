@@ -7,8 +7,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { openDatabase } from '../server/db/client.ts';
 import { parseTranscript } from '../observations/transcript/parse-transcript.ts';
-import { transcriptSearchText } from '../observations/observation-text.ts';
-import { fingerprint } from '../observations/similar/minhash.ts';
+import { transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
 import { startAppProcess } from './lib/app-process.ts';
 import { runLoad } from './lib/load.ts';
 import type { PgServer } from './lib/postgres-server.ts';
@@ -127,7 +126,7 @@ function fingerprintCost(bodies: string[]): Figure {
   const parsing = time(read);
   const transcripts = texts.map(read);
   let i = 0;
-  const printing = time(() => fingerprint(transcriptSearchText(transcripts[i++ % transcripts.length]!)));
+  const printing = time(() => transcriptFingerprint(transcripts[i++ % transcripts.length]!));
   console.log(`  near-duplicate fingerprint: ${printing.toFixed(0)} µs per transcript (parsing it: ${parsing.toFixed(0)} µs), over ${texts.length} transcripts of 2-20 KB`);
   return { name: 'fingerprint per transcript (2-20 KB)', value: printing, unit: 'µs', baselineName: 'parsing the transcript', baseline: parsing, target: '(no target: cost on the request path)', pass: true };
 }

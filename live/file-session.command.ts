@@ -8,11 +8,10 @@ import { conflict, invalid } from '../core/errors.ts';
 import { recordEvent } from '../core/history.ts';
 import type { ModifierSetDef } from '../ethograms/ethogram.schema.ts';
 import { codings, type Provenance } from '../observations/observation.schema.ts';
-import { headlineVectorSql, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from '../observations/observation-text.ts';
+import { headlineVectorSql, sha256Hex, systemPromptSha256, textArraySql } from '../observations/observation-text.ts';
 import { observationsChanged } from '../observations/observation.queries.ts';
 import { writeObservation } from '../observations/observation-writer.ts';
-import { fingerprintValuesSql } from '../observations/similar/fingerprint-pending.ts';
-import { fingerprint } from '../observations/similar/minhash.ts';
+import { fingerprintValuesSql, transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
 import { transcriptSchema, type Transcript, type TranscriptMessage } from '../observations/transcript.schema.ts';
 import { lockSessionForOwner } from './adjudicate-session.command.ts';
 import type { LiveEventView } from './live-events.ts';
@@ -264,7 +263,7 @@ async function writeFiledObservation(tx: Db, f: FiledObservation): Promise<void>
       ${session.createdBy}::uuid, ${f.raw}, ${rawSha256}, ${JSON.stringify(transcript)}::jsonb,
       '[]'::jsonb, ${textArraySql([LIVE_SESSION_TAG])},
       ${headlineVectorSql(session.title, surprise)}, true,
-      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(fingerprint(transcriptSearchText(transcript)))})`,
+      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(transcriptFingerprint(transcript))})`,
     codings: [],
     event: sql`(${f.observationId}::uuid, ${f.filedBy}::uuid, ${JSON.stringify({ title: session.title, capture: 'live-session', sessionId: session.id, rawSha256 })}::jsonb, ${nowIso}::timestamptz)`,
   });

@@ -8,9 +8,8 @@ import { authorize } from '../core/policy.ts';
 import { importFormatLabels, importRecords, type ImportFormat, type ImportProvenance, type ImportResult, type ImportSource, type ImportedRecord } from './importers/index.ts';
 import { observationInputSchema } from './observation.input.ts';
 import { requireUser } from './observation-edit.ts';
-import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
-import { fingerprintValuesSql } from './similar/fingerprint-pending.ts';
-import { fingerprint } from './similar/minhash.ts';
+import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql } from './observation-text.ts';
+import { fingerprintValuesSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { noteObservationWrite } from './observation-writer.ts';
 
@@ -307,7 +306,7 @@ function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, import
         ${JSON.stringify(provenance)}::jsonb, ${observedAt}::timestamptz, ${actorId}::uuid,
         ${record.raw}::text, ${record.rawSha256}::text, ${transcriptJson}::jsonb,
         ${headlineVectorSql(fields.title, surprise)}, true, ${nowIso}::timestamptz, ${nowIso}::timestamptz,
-        ${fingerprintValuesSql(fingerprint(transcriptSearchText(record.transcript)))}
+        ${fingerprintValuesSql(transcriptFingerprint(record.transcript))}
       ON CONFLICT (raw_sha256) WHERE deleted_at IS NULL AND (provenance->>'capture') = 'import' DO NOTHING
       RETURNING id)
     INSERT INTO events (type, entity_type, entity_id, actor_id, payload, at)

@@ -102,6 +102,11 @@ export interface ObservationListPage {
   totalPages: number;
 }
 
+/** Whether a list page has one after it: a capped count ("300+") has more pages than it counted, so there a full page leads on. */
+export function hasNextPage(result: Pick<ObservationListPage, 'page' | 'pageSize' | 'totalPages' | 'totalCapped' | 'data'>): boolean {
+  return result.page < result.totalPages || (result.totalCapped && result.data.length === result.pageSize);
+}
+
 export interface HistoryEventView {
   id: number;
   type: string;

@@ -7,13 +7,12 @@ import { cachedDefaultVersion, publishedBehavioursByCode, type BehaviourRow, typ
 import type { ObservationInput } from './observation.input.ts';
 import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import type { Provenance } from './observation.schema.ts';
-import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
+import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { writeObservation } from './observation-writer.ts';
-import { fingerprint } from './similar/minhash.ts';
-import { fingerprintValuesSql } from './similar/fingerprint-pending.ts';
+import { fingerprintValuesSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
 
 /**
  * How the observation arrived: the web form, the JSON API, or promoted from a field-log capture (`proxy`, `sdk`);
@@ -59,7 +58,7 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
       ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
       ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
       ${headlineVectorSql(input.title, input.surprise)}, true,
-      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(fingerprint(transcriptSearchText(transcript)))})`,
+      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(transcriptFingerprint(transcript))})`,
     codings: codings.map(
       (c) => sql`(${c.id}::uuid, ${id}::uuid, ${coded.version!.id}::uuid, ${c.behaviour.id}::uuid, ${actor.id}::uuid, ${codingStatus}::coding_status, ${nowIso}::timestamptz)`,
     ),

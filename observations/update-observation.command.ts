@@ -9,8 +9,7 @@ import { keepHistory, lockObservation, requireUser } from './observation-edit.ts
 import { listCodings, observationsChanged } from './observation.queries.ts';
 import { normaliseTags, searchVectorSql, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
-import { fingerprintColumnsSql } from './similar/fingerprint-pending.ts';
-import { fingerprint } from './similar/minhash.ts';
+import { fingerprintColumnsSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
 
 /**
  * Edits an observation: the previous state is kept as a revision and `revision` goes up by one. When the patch
@@ -58,11 +57,10 @@ export async function updateObservation(ctx: Ctx, id: string, patch: Observation
       revision: before.revision + 1,
       updatedAt: now,
     };
-    // A new transcript is fingerprinted for near-duplicate detection at once (edits are rare; ingestion leaves it
-    // to the background indexer).
+    // A new transcript is fingerprinted for near-duplicate detection at once, as a new observation is.
     const rawUpdate: SQL = parsed
       ? sql`, raw_payload = ${parsed.text}, raw_sha256 = ${after.rawSha256}, transcript = ${parsed.json}::jsonb,
-          ${fingerprintColumnsSql(fingerprint(transcriptSearchText(transcript)))}`
+          ${fingerprintColumnsSql(transcriptFingerprint(transcript))}`
       : sql``;
     const searchChanged = parsed || patch.title !== undefined || patch.surprise !== undefined;
     const searchUpdate: SQL = searchChanged ? sql`, search = ${searchVectorSql(after.title, after.surprise, transcriptSearchText(transcript))}, search_pending = false` : sql``;

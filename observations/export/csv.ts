@@ -30,11 +30,24 @@ export interface CsvColumn<T> {
 /** Lists inside one cell (tags, codes, links) are joined with `|`, which tags and codes cannot contain. */
 const LIST_SEPARATOR = '|';
 
+/** The plain text's pieces in order: one block per message, `role: text` (non-text parts as `[type: text]`). */
+function* plainTextPieces(messages: readonly TranscriptMessage[]): Generator<string> {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (i > 0) yield '\n\n';
+    yield `${m.role}: `;
+    for (let j = 0; j < m.parts.length; j++) {
+      const p = m.parts[j]!;
+      if (j > 0) yield '\n';
+      const text = partText(p);
+      yield p.type === 'text' ? p.text : `[${p.type}${text ? `: ${text}` : ''}]`;
+    }
+  }
+}
+
 /** The observation's transcript as plain text: one block per message, `role: text` (non-text parts as `[type]`). */
 export function transcriptPlainText(messages: readonly TranscriptMessage[]): string {
-  return messages
-    .map((m) => `${m.role}: ${m.parts.map((p) => (p.type === 'text' ? p.text : `[${p.type}${partText(p) ? `: ${partText(p)}` : ''}]`)).join('\n')}`)
-    .join('\n\n');
+  return Array.from(plainTextPieces(messages)).join('');
 }
 
 /**
@@ -74,15 +87,7 @@ export function transcriptSummary(messages: readonly TranscriptMessage[]): Trans
     if (chars < TRANSCRIPT_EXCERPT) excerpt += text.slice(0, TRANSCRIPT_EXCERPT - chars);
     chars += text.length;
   };
-  messages.forEach((m, i) => {
-    if (i > 0) add('\n\n');
-    add(`${m.role}: `);
-    m.parts.forEach((p, j) => {
-      if (j > 0) add('\n');
-      const text = partText(p);
-      add(p.type === 'text' ? p.text : `[${p.type}${text ? `: ${text}` : ''}]`);
-    });
-  });
+  for (const piece of plainTextPieces(messages)) add(piece);
   const sha256 = createHash('sha256').update(scratch.subarray(0, used)).digest('hex');
   // One giant transcript must not keep its buffer for the life of the process.
   if (scratch.length > 4 * 1024 * 1024) scratch = Buffer.allocUnsafe(64 * 1024);

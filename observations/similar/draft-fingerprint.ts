@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { invalid } from '../../core/errors.ts';
 import { parseOrThrow } from '../../core/validation.ts';
-import { transcriptSearchText } from '../observation-text.ts';
 import { parseTranscript } from '../transcript/parse-transcript.ts';
 import { transcriptFormats } from '../transcript.schema.ts';
-import { fingerprint, type Fingerprint } from './minhash.ts';
+import { transcriptFingerprint } from './fingerprint-pending.ts';
+import type { Fingerprint } from './minhash.ts';
 
 /** A draft transcript as the form holds it: what "this looks like ..." is asked about before saving. */
 export const draftSimilarSchema = z
@@ -26,6 +26,6 @@ export function fingerprintDraft(input: unknown): { print: Fingerprint | null; e
   const draft = parseOrThrow(draftSimilarSchema, input, 'The draft');
   const parsed = parseTranscript(draft.transcript, draft.transcriptFormat);
   if (!parsed.ok) throw invalid(`The transcript cannot be read yet: ${parsed.error.message}.`, { transcript: parsed.error.message });
-  const print = fingerprint(transcriptSearchText(parsed.transcript));
+  const print = transcriptFingerprint(parsed.transcript);
   return { print, ...(draft.excludeId ? { excludeId: draft.excludeId } : {}) };
 }

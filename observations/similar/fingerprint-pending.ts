@@ -1,11 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../core/db.ts';
-import { transcriptSearchTextSql } from '../observation-text.ts';
+import { transcriptSearchText, transcriptSearchTextSql } from '../observation-text.ts';
+import type { Transcript } from '../transcript.schema.ts';
 import { fingerprint, type Fingerprint } from './minhash.ts';
 
 /** A fingerprint as PostgreSQL int[] literals: empty arrays mean "fingerprinted, no words". */
 function arrayLiterals(print: Fingerprint | null): { signature: string; bands: string } {
   return print ? { signature: `{${print.signature.join(',')}}`, bands: `{${print.bands.join(',')}}` } : { signature: '{}', bands: '{}' };
+}
+
+/** A transcript's fingerprint: of the same text the search index reads (transcriptSearchTextSql in the database). */
+export function transcriptFingerprint(transcript: Transcript): Fingerprint | null {
+  return fingerprint(transcriptSearchText(transcript));
 }
 
 /** A fingerprint as the values of the (minhash, minhash_bands) columns of an INSERT. */
@@ -23,9 +29,8 @@ export function fingerprintColumnsSql(print: Fingerprint | null) {
 /**
  * Fingerprints up to `batchSize` observations that have none yet (new observations are written with theirs; these
  * are rows whose fingerprint was cleared, as by migration 0012, or written by plain SQL), oldest first, and
- * returns how many. The text
- * is extracted in the database (as for the search index), hashed here, and written back only if the observation
- * is still at the revision that was read: an edit in between fingerprinted it already. Several processes may run
+ * returns how many. The text is extracted in the database (as for the search index), hashed here, and written
+ * back only if the observation is still at the revision that was read: an edit in between fingerprinted it already. Several processes may run
  * this side by side; at worst two compute the same fingerprint.
  */
 export async function fingerprintPending(db: Db, batchSize = 100): Promise<number> {

@@ -8,6 +8,7 @@ import type { JobRow } from '../../../core/jobs/job.queries.ts';
 import { parseOrThrow } from '../../../core/validation.ts';
 import { listFiltersSchema } from '../../observation.input.ts';
 import { listObservations } from '../../observation.queries.ts';
+import { hasNextPage } from '../../observation.presenter.ts';
 import { observations } from '../../observation.schema.ts';
 import { classificationItems, classifiers } from '../classify.schema.ts';
 import { eq } from 'drizzle-orm';
@@ -68,9 +69,8 @@ export async function resolveScope(ctx: Ctx, input: ClassificationJobInput): Pro
       throw invalid(`These filters match more than ${MAX_JOB_OBSERVATIONS} observations: narrow them (one job classifies at most ${MAX_JOB_OBSERVATIONS}).`, { filters: 'too many observations' });
     }
     ids.push(...result.data.map((o) => o.id));
-    // A capped count (searches say "300+") has more pages than it counted: a full page leads on to the next.
-    const last = result.totalCapped ? result.data.length < filters.pageSize : page >= result.totalPages;
-    if (last || result.data.length === 0 || ids.length >= MAX_JOB_OBSERVATIONS) break;
+    // hasNextPage: a capped count (searches say "300+") has more pages than it counted.
+    if (!hasNextPage(result) || result.data.length === 0 || ids.length >= MAX_JOB_OBSERVATIONS) break;
   }
   const unique = [...new Set(ids)];
   if (unique.length === 0) throw invalid('These filters match no observations: there is nothing to classify.', { filters: 'no observations match' });

@@ -4,7 +4,7 @@ import { authorize } from '../../../core/policy.ts';
 import { fieldErrors, parseOrThrow } from '../../../core/validation.ts';
 import { bulkTag, bulkTagSchema } from '../../../observations/bulk-tag.command.ts';
 import { listFiltersSchema, sorts } from '../../../observations/observation.input.ts';
-import type { ObservationListItem, ObservationListPage } from '../../../observations/observation.presenter.ts';
+import { hasNextPage, type ObservationListItem, type ObservationListPage } from '../../../observations/observation.presenter.ts';
 import { listFilterOptions, listObservations, listTags } from '../../../observations/observation.queries.ts';
 import { observationStatuses } from '../../../observations/observation.schema.ts';
 import type { AppDeps } from '../../app-deps.ts';
@@ -143,13 +143,11 @@ export function listHref(raw: Partial<RawFilters>, page: number): string {
 
 function paginate(raw: RawFilters, result: ObservationListPage) {
   const { page, totalPages, totalCapped } = result;
-  // A capped count ("300+") knows there are more pages than it counted: a full page leads on to the next one.
-  const more = totalCapped && result.data.length === result.pageSize;
   return {
     page,
     totalPages: totalCapped ? `${Math.max(totalPages, page).toLocaleString('en')}+` : Math.max(totalPages, 1),
     prevHref: page > 1 ? listHref(raw, totalCapped ? page - 1 : Math.min(page - 1, Math.max(totalPages, 1))) : null,
-    nextHref: page < totalPages || more ? listHref(raw, page + 1) : null,
+    nextHref: hasNextPage(result) ? listHref(raw, page + 1) : null,
     show: totalPages > 1 || page > 1,
   };
 }

@@ -155,11 +155,26 @@ export interface PresenceView {
   present: Array<{ userId: string; displayName: string; role: string }>;
 }
 
+/**
+ * Model text as it reaches the server, before it is stored (`live:preview`): sent to the room at once, so people
+ * watch the answer at the model's pace rather than the database's. Not part of the log and carrying no `seq`: the
+ * stored `tokens` event with the same text at the same offset follows once committed, and a client whose
+ * previews had a gap (joined mid-answer, reconnected) waits for it. `offset` counts UTF-16 units into the turn's
+ * answer, as stored events do.
+ */
+export interface TokenPreview {
+  sessionId: string;
+  turn: number;
+  offset: number;
+  text: string;
+}
+
 /** Socket event names, one place. */
 export const LIVE_SOCKET = {
   join: 'live:join',
   leave: 'live:leave',
   event: 'live:event',
+  preview: 'live:preview',
   cursor: 'live:cursor',
   presence: 'live:presence',
   removed: 'live:removed',

@@ -9,7 +9,8 @@ import { makeActors, makeUser, type TestUser } from '../test/support/clients.ts'
 import { startTestApp, type TestApp } from '../test/support/test-app.ts';
 import { createLiveSession } from './create-session.command.ts';
 import type { Appended } from './live-log.ts';
-import { LiveLog } from './live-log.ts';
+import { isAnswerNotStoredYet, LiveLog } from './live-log.ts';
+import { LiveRuntime } from './live-runtime.ts';
 import type { ClientEvent } from './live-events.ts';
 import { SessionEthograms } from './session-ethogram.ts';
 
@@ -155,6 +156,39 @@ describe('the live log writer', () => {
     // A retry of every code through the other writer is recognised and stored nothing.
     const retries = await Promise.all(ids.flatMap((id, i) => codeIds.filter((_, j) => j % 3 === i).map((eventId) => code(streamer, id, 0, eventId))));
     assert.ok(retries.every((r) => r.duplicate && r.events.length === 0));
+  });
+
+  test('a code on previewed text another process has not stored yet waits for it; past a finished answer it is refused at once', async () => {
+    const streamer = new LiveLog(db, ethograms, () => new Date());
+    const published: string[] = [];
+    const runtime = new LiveRuntime({ db, now: () => new Date(), env: {}, publish: (_, events) => published.push(...events.map((e) => e.type)), broadcastStop: () => {} });
+    await runtime.ethograms.get(versionId);
+    try {
+      const id = await streamingSession(streamer, 'previewed elsewhere');
+      const event = { sessionId: id, id: nextId('code'), type: 'code', behaviourCode: 'SYC-FLATTER', at: { turn: 0, offset: 13 }, modifiers: {}, rationale: '' } as ClientEvent;
+      // Alone, the log refuses the position and marks it as only not stored yet (the answer streams).
+      const refused = await runtime.log.append(id, { kind: 'client', actor: actorOf(observer), event: { ...event, id: nextId('code') } as ClientEvent }).catch((e: unknown) => e);
+      assert.ok(isAnswerNotStoredYet(refused), String(refused));
+      // Through the runtime it is tried again, and stored once the streaming process has stored the text.
+      const submitted = runtime.submit(actorOf(observer), event);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      await tokens(streamer, id, 'Hello there, ');
+      const appended = await submitted;
+      assert.equal(appended.duplicate, false);
+      assert.deepEqual(published, ['code']);
+      const events = await assertWholeLog(id, 'Hello there, ');
+      assert.deepEqual(events.map((e) => e.type).slice(-2), ['tokens', 'code'], 'stored after the text it refers to');
+
+      // Once the answer has ended, a position past it is a plain refusal, without the wait.
+      await client(streamer, id, owner, { type: 'stop' });
+      const started = Date.now();
+      const late = await runtime.submit(actorOf(observer), { ...event, id: nextId('code'), at: { turn: 0, offset: 40 } } as ClientEvent).catch((e: unknown) => e);
+      assert.ok(late instanceof AppError && !isAnswerNotStoredYet(late), String(late));
+      assert.match((late as AppError).message, /past the answer so far/);
+      assert.ok(Date.now() - started < 500, 'refused without waiting');
+    } finally {
+      await runtime.close();
+    }
   });
 
   test('tokens for an answer that was stopped are dropped, not stored', async () => {

@@ -1,13 +1,17 @@
 import type { UserActor } from '../accounts/actor.ts';
 import type { Db } from '../core/db.ts';
-import type { ClientEvent, LiveEventView } from './live-events.ts';
-import { LiveLog, type Appended } from './live-log.ts';
+import type { ClientEvent, LiveEventView, TokenPreview } from './live-events.ts';
+import { isAnswerNotStoredYet, LiveLog, type Appended } from './live-log.ts';
 import { requireLiveSession } from './live-session.queries.ts';
 import { LiveModelError, streamModel } from './model-stream.ts';
 import { SessionEthograms } from './session-ethogram.ts';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
+
+/** How often, and how long apart, a code on text not stored yet is tried again (about a second in all). */
+const NOT_STORED_YET_ATTEMPTS = 40;
+const NOT_STORED_YET_WAIT_MS = 25;
 
 export interface LiveRuntimeDeps {
   db: Db;
@@ -16,6 +20,8 @@ export interface LiveRuntimeDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Sends committed events to the session's room (the socket layer decides who sees what). */
   publish(sessionId: string, events: LiveEventView[]): void;
+  /** Sends model text to the session's room as it arrives, before it is stored (see TokenPreview). */
+  preview?(sessionId: string, preview: Omit<TokenPreview, 'sessionId'>): void;
   /** Asks every server process to stop the session's answer (the one streaming it may be another process). */
   broadcastStop(sessionId: string): void;
   onError?(message: string, detail: Record<string, unknown>): void;
@@ -39,7 +45,14 @@ export class LiveRuntime {
 
   /** A participant's event: stored (once), published, then acted on (a prompt starts the model, a stop stops it). */
   async submit(actor: UserActor, event: ClientEvent): Promise<Appended> {
-    const appended = await this.log.append(event.sessionId, { kind: 'client', actor, event });
+    let appended: Appended;
+    try {
+      // Awaited directly, as the model's tokens are (runAnswer): what one batch stores is published in seq order.
+      appended = await this.log.append(event.sessionId, { kind: 'client', actor, event });
+    } catch (error) {
+      if (!isAnswerNotStoredYet(error)) throw error;
+      appended = await this.appendOnceStored(actor, event);
+    }
     if (appended.duplicate) return appended;
     this.deps.publish(event.sessionId, appended.events);
     if (event.type === 'prompt') {
@@ -49,6 +62,22 @@ export class LiveRuntime {
       if (!this.stopLocal(event.sessionId)) this.deps.broadcastStop(event.sessionId);
     }
     return appended;
+  }
+
+  /**
+   * A code placed in text that was previewed but is not stored yet is tried again until the text is, for at most
+   * about a second. It happens only when another process streams the answer: here the tokens are queued before
+   * their preview goes out, so ahead of any code made after seeing it.
+   */
+  private async appendOnceStored(actor: UserActor, event: ClientEvent): Promise<Appended> {
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, NOT_STORED_YET_WAIT_MS));
+      try {
+        return await this.log.append(event.sessionId, { kind: 'client', actor, event });
+      } catch (error) {
+        if (!isAnswerNotStoredYet(error) || attempt >= NOT_STORED_YET_ATTEMPTS || this.closed) throw error;
+      }
+    }
   }
 
   /** Stored server events (participants, adjudication, filing) made by a command: publish after its commit. */
@@ -89,8 +118,11 @@ export class LiveRuntime {
     await append({ kind: 'server', type: 'answer.started', actorId: null, payload: { turn, model: session.target.model } });
     const messages = await conversation(this.deps.db, sessionId, turn);
     // Tokens are appended without waiting for each write: the log keeps their order and batches the ones that
-    // arrive while a write is in flight, so a fast model is not slowed to the database's pace.
+    // arrive while a write is in flight, so a fast model is not slowed to the database's pace. Each is previewed
+    // to the room as soon as it is queued: people watch at the model's pace, and a code they make on what they
+    // saw reaches this log after the text it refers to.
     const writes: Promise<void>[] = [];
+    let previewed = 0;
     let end: Parameters<typeof append>[0] & { kind: 'server'; type: 'answer.ended' };
     const ended = (status: 'complete' | 'stopped' | 'failed', extra: Partial<{ finishReason: string | null; modelVersion: string | null; usage: { inputTokens: number | null; outputTokens: number | null } | null; error: { reason: string; message: string } | null }>) => ({
       kind: 'server' as const,
@@ -100,7 +132,11 @@ export class LiveRuntime {
     });
     try {
       for await (const delta of streamModel({ target: session.target, messages, env: this.deps.env, signal })) {
-        if (delta.type === 'text') writes.push(append({ kind: 'server', type: 'tokens', turn, text: delta.text }));
+        if (delta.type === 'text') {
+          writes.push(append({ kind: 'server', type: 'tokens', turn, text: delta.text }));
+          this.deps.preview?.(sessionId, { turn, offset: previewed, text: delta.text });
+          previewed += delta.text.length;
+        }
         else end = ended('complete', { finishReason: delta.finishReason, modelVersion: delta.modelVersion, usage: delta.usage });
       }
       end ??= ended('complete', {});

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { ClientEvent, Cursor, LIVE_SOCKET as LiveSocketNames, LiveEventView, LiveSessionView, PresenceView } from '../../live/live-events.ts';
+import type { ClientEvent, Cursor, LIVE_SOCKET as LiveSocketNames, LiveEventView, LiveSessionView, PresenceView, TokenPreview } from '../../live/live-events.ts';
 import { Outbox } from './outbox.ts';
 
 /**
@@ -9,6 +9,7 @@ import { Outbox } from './outbox.ts';
 const LIVE_SOCKET = {
   join: 'live:join',
   event: 'live:event',
+  preview: 'live:preview',
   cursor: 'live:cursor',
   presence: 'live:presence',
   removed: 'live:removed',
@@ -32,6 +33,8 @@ export interface ConnectionHandlers {
   /** The join's answer (first time and after each reconnection): the session now and the log after `sinceSeq`. */
   joined(view: LiveSessionView, events: LiveEventView[]): void;
   event(event: LiveEventView): void;
+  /** Model text not stored yet (only while joined: before the join's catch-up it could not be placed). */
+  preview(preview: TokenPreview): void;
   presence(view: PresenceView): void;
   cursor(cursor: RemoteCursor): void;
   removed(message: string): void;
@@ -99,6 +102,9 @@ export class LiveConnection {
     socket.on(LIVE_SOCKET.event, (event: LiveEventView) => {
       if (this.joined) this.on.event(event);
       else this.waiting.push(event);
+    });
+    socket.on(LIVE_SOCKET.preview, (preview: TokenPreview) => {
+      if (this.joined && preview.sessionId === this.sessionId) this.on.preview(preview);
     });
     socket.on(LIVE_SOCKET.presence, (view: PresenceView) => {
       if (view.sessionId === this.sessionId) this.on.presence(view);

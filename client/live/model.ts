@@ -4,6 +4,11 @@ import type { LiveEventView, LiveSessionView, StoredPayloads } from '../../live/
  * The room's state, built incrementally from the session's log as the socket delivers it (the join's catch-up,
  * then each broadcast). Events are applied once each (by seq) and may arrive out of order: a stretch of answer
  * text that arrives before the text in front of it waits until it fits.
+ *
+ * A streaming answer's text also arrives as previews, ahead of its stored events (see TokenPreview): shown at
+ * once after the stored text, then confirmed by the stored events. Only the part past the stored text is ever
+ * previewed; a stored event that disagrees with a preview wins, and what was previewed but never stored (a
+ * stopped answer's last tokens) is dropped when the answer ends.
  */
 
 export type TurnStatus = 'waiting' | 'streaming' | StoredPayloads['answer.ended']['status'];
@@ -12,7 +17,10 @@ export interface Turn {
   turn: number;
   prompt: string;
   promptedBy: string | null;
+  /** The answer as shown: the stored text, then any previewed text after it. */
   answer: string;
+  /** How much of `answer` is stored (the rest was previewed). */
+  stored: number;
   status: TurnStatus;
   error: string | null;
   /** Text that arrived ahead of the text before it, by offset. */
@@ -96,7 +104,7 @@ export class RoomModel {
         const p = e.payload as StoredPayloads['prompt'];
         const existing = this.turns[p.turn];
         if (existing) Object.assign(existing, { prompt: p.text, promptedBy: e.actorId });
-        else this.turns[p.turn] = { turn: p.turn, prompt: p.text, promptedBy: e.actorId, answer: '', status: 'waiting', error: null, early: new Map() };
+        else this.turns[p.turn] = { turn: p.turn, prompt: p.text, promptedBy: e.actorId, answer: '', stored: 0, status: 'waiting', error: null, early: new Map() };
         dirty.structure = true;
         dirty.turns.add(p.turn);
         break;
@@ -121,6 +129,7 @@ export class RoomModel {
         const t = this.turn(p.turn);
         t.status = p.status;
         t.error = p.error ? p.error.message : null;
+        t.answer = t.answer.slice(0, t.stored);
         dirty.turns.add(t.turn);
         dirty.announcements.push(
           p.status === 'complete' ? `Answer ${t.turn + 1} is complete.` : p.status === 'failed' ? `Answer ${t.turn + 1} failed: ${t.error ?? 'no reason given'}` : `Answer ${t.turn + 1} was ${p.status}.`,
@@ -149,7 +158,12 @@ export class RoomModel {
         break;
       case 'session.ended':
         if (this.status === 'open') this.status = 'ended';
-        for (const t of this.turns) if (t && (t.status === 'streaming' || t.status === 'waiting')) t.status = 'stopped';
+        for (const t of this.turns) {
+          if (t && (t.status === 'streaming' || t.status === 'waiting')) {
+            t.status = 'stopped';
+            t.answer = t.answer.slice(0, t.stored);
+          }
+        }
         dirty.status = true;
         dirty.structure = true;
         dirty.announcements.push('The session has ended.');
@@ -161,6 +175,24 @@ export class RoomModel {
       default:
         break;
     }
+    return true;
+  }
+
+  /**
+   * Model text not stored yet (`live:preview`): shown after the stored text when it continues what is shown (a
+   * preview after a gap, missed while away, waits for the stored events instead). False when nothing changed.
+   */
+  preview(turn: number, offset: number, text: string, dirty: Dirty): boolean {
+    const t = this.turns[turn];
+    if (!t || (t.status !== 'waiting' && t.status !== 'streaming')) return false;
+    const end = offset + text.length;
+    if (offset > t.answer.length || end <= t.stored) return false;
+    const from = Math.max(offset, t.stored);
+    const piece = text.slice(from - offset);
+    if (t.answer.slice(from, end) === piece) return false;
+    t.answer = t.answer.slice(0, from) + piece + t.answer.slice(end);
+    t.status = 'streaming';
+    dirty.turns.add(t.turn);
     return true;
   }
 
@@ -204,7 +236,7 @@ export class RoomModel {
 
   private turn(n: number): Turn {
     let t = this.turns[n];
-    if (!t) this.turns[n] = t = { turn: n, prompt: '', promptedBy: null, answer: '', status: 'waiting', error: null, early: new Map() };
+    if (!t) this.turns[n] = t = { turn: n, prompt: '', promptedBy: null, answer: '', stored: 0, status: 'waiting', error: null, early: new Map() };
     return t;
   }
 
@@ -233,16 +265,29 @@ export interface CodeMark {
   stop?: StoredCode | null;
 }
 
-/** Puts answer text at its offset: appended when it fits, written over when repeated, kept aside when early. */
+/**
+ * Puts stored answer text at its offset: after the stored text when it fits (confirming a preview of it, or
+ * replacing a preview that disagrees, with everything previewed after it), written over when repeated, kept aside
+ * when early (text in front of it not stored yet).
+ */
 function place(t: Turn, offset: number, text: string): void {
-  if (offset > t.answer.length) {
+  if (offset > t.stored) {
     t.early.set(offset, text);
     return;
   }
-  t.answer = t.answer.slice(0, offset) + text + t.answer.slice(offset + text.length);
-  for (let next = t.early.get(t.answer.length); next !== undefined; next = t.early.get(t.answer.length)) {
-    t.early.delete(t.answer.length);
-    t.answer += next;
+  write(t, offset, text);
+  for (let next = t.early.get(t.stored); next !== undefined; next = t.early.get(t.stored)) {
+    t.early.delete(t.stored);
+    write(t, t.stored, next);
   }
-  for (const at of [...t.early.keys()]) if (at < t.answer.length) t.early.delete(at);
+  for (const at of [...t.early.keys()]) if (at < t.stored) t.early.delete(at);
+}
+
+function write(t: Turn, offset: number, text: string): void {
+  const end = offset + text.length;
+  const agrees = t.answer.slice(offset, end) === text;
+  // Past the stored text, what follows was previewed: kept when this text is what the preview said.
+  const rest = agrees || end < t.stored ? t.answer.slice(end) : '';
+  t.answer = t.answer.slice(0, offset) + text + rest;
+  t.stored = Math.max(t.stored, end);
 }

@@ -144,6 +144,10 @@ export function startRoom(room: HTMLElement): void {
       }
       render(dirty);
     },
+    preview(preview) {
+      const dirty = cleanDirty();
+      if (model.preview(preview.turn, preview.offset, preview.text, dirty)) render(dirty);
+    },
     presence(view) {
       panels.presence(view);
       cursors.forget(new Set(view.present.map((p) => p.userId)));

@@ -4,7 +4,7 @@ import { AppError } from '../../core/errors.ts';
 import { modelSdks } from '../../core/model-sdks.ts';
 import { can } from '../../core/policy.ts';
 import { fieldErrors } from '../../core/validation.ts';
-import { clientEventSchema, cursorSchema, joinSchema, LIVE_SOCKET, type LiveEventView, type LiveSessionView, type PresenceView } from '../../live/live-events.ts';
+import { clientEventSchema, cursorSchema, joinSchema, LIVE_SOCKET, type LiveEventView, type LiveSessionView, type PresenceView, type TokenPreview } from '../../live/live-events.ts';
 import { LiveRuntime } from '../../live/live-runtime.ts';
 import { findLiveSession, isPrivateWhileBlind, listParticipants, readLog, sessionRef } from '../../live/live-session.queries.ts';
 import { describeTarget } from '../../live/live-target.ts';
@@ -50,6 +50,10 @@ export function liveHubOf(deps: AppDeps): LiveHub {
 const STOP_ACROSS = 'live:stop-answer';
 /** Sent between server processes with each batch of committed events, for each to deliver to its own sockets. */
 const RELAY_ACROSS = 'live:relay-events';
+/** Sent between server processes with the model text previewed lately, for each to deliver to its own sockets. */
+const PREVIEW_ACROSS = 'live:relay-previews';
+/** How often previews are relayed to the other processes (see sendPreview). */
+const PREVIEW_RELAY_MS = 10;
 /** Sent between server processes when a participant is removed, for each to take its own sockets out. */
 const REMOVE_ACROSS = 'live:remove-participant';
 
@@ -60,6 +64,7 @@ const REMOVE_ACROSS = 'live:remove-participant';
  *   first and reads the log second, so nothing committed in between is missed (clients drop repeats by seq).
  * - `live:event` ClientEvent: validated (zod), rate-limited per socket, stored through the runtime (role checked
  *   under the session's lock), acked `{ ok: true, seq, duplicate }`, broadcast as `live:event` LiveEventView.
+ * - `live:preview` TokenPreview: the model's text as it arrives, before it is stored (the stored event follows).
  * - `live:cursor`: volatile, to the others in the room; never stored.
  * - `live:presence` PresenceView after anyone joins or leaves; `live:removed` to a removed participant.
  */
@@ -70,6 +75,7 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     now: deps.now,
     env: deps.judgeEnv ?? {},
     publish: (sessionId, events) => publish(sessionId, events),
+    preview: (sessionId, preview) => sendPreview({ sessionId, ...preview }),
     // Only a shared adapter has other processes to tell (the in-memory one refuses server-side emits).
     broadcastStop: (sessionId) => {
       if (deps.realtimeAdapter) io.serverSideEmit(STOP_ACROSS, sessionId);
@@ -136,6 +142,26 @@ export function attachLiveRealtime(io: SocketServer, deps: AppDeps): LiveRuntime
     if (relay.length === 0) setImmediate(flushRelay);
     relay.push([sessionId, events]);
   };
+  // Model text is never private (blind coding hides codes, not the answer), so previews go to the whole room.
+  // The other processes get them every PREVIEW_RELAY_MS in one message (each message is a NOTIFY, and a model
+  // sends its tokens one event-loop turn apart), and only once another process has been heard from: a preview
+  // missed is not lost (the stored event carries the same text), so a peer not known yet just sees it later.
+  let previewRelay: TokenPreview[] = [];
+  const flushPreviews = async () => {
+    const previews = previewRelay;
+    previewRelay = [];
+    if ((await io.of('/').adapter.serverCount()) > 1) io.serverSideEmit(PREVIEW_ACROSS, previews);
+  };
+  const deliverPreview = (preview: TokenPreview) => io.local.to(sessionRoom(preview.sessionId)).emit(LIVE_SOCKET.preview, preview);
+  const sendPreview = (preview: TokenPreview) => {
+    deliverPreview(preview);
+    if (!deps.realtimeAdapter) return;
+    if (previewRelay.length === 0) setTimeout(() => void flushPreviews().catch(() => undefined), PREVIEW_RELAY_MS);
+    previewRelay.push(preview);
+  };
+  io.on(PREVIEW_ACROSS, (previews: unknown) => {
+    if (Array.isArray(previews)) for (const preview of previews as TokenPreview[]) deliverPreview(preview);
+  });
   // Another process's session: whether it is blind (and still open) is learnt on first sight, once; batches that
   // arrive meanwhile wait for it in arrival order.
   const learning = new Map<string, Promise<void>>();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { io as connect, type Socket } from 'socket.io-client';
 import { defaultPublishedVersion } from '../../ethograms/behaviour.queries.ts';
-import type { LiveEventView, LiveSessionView, PresenceView } from '../../live/live-events.ts';
+import type { LiveEventView, LiveSessionView, PresenceView, TokenPreview } from '../../live/live-events.ts';
 import { makeActors, makeUser, type TestUser } from '../support/clients.ts';
 import { startFakeChatServer, type FakeChatServer } from '../support/fake-chat-server.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -42,9 +42,19 @@ class Client {
   readonly socket: Socket;
   readonly events: LiveEventView[] = [];
   readonly presence: PresenceView[] = [];
+  readonly previews: TokenPreview[] = [];
+  /** The order previews and stored tokens events arrived in: `preview <offset>` or `tokens <offset>`. */
+  readonly arrivals: string[] = [];
   constructor(user: TestUser | null, options: { reconnection?: boolean } = {}) {
     this.socket = connect(app.url, { transports: ['websocket'], reconnection: options.reconnection ?? false, ...(user ? { auth: { token: user.token } } : {}) });
-    this.socket.on('live:event', (e: LiveEventView) => this.events.push(e));
+    this.socket.on('live:event', (e: LiveEventView) => {
+      this.events.push(e);
+      if (e.type === 'tokens') this.arrivals.push(`tokens ${(e.payload as { offset: number }).offset}`);
+    });
+    this.socket.on('live:preview', (p: TokenPreview) => {
+      this.previews.push(p);
+      this.arrivals.push(`preview ${p.offset}`);
+    });
     this.socket.on('live:presence', (p: PresenceView) => this.presence.push(p));
     sockets.push(this.socket);
   }
@@ -112,6 +122,21 @@ test('the driver prompts, the answer streams to everyone in order, and the model
   for (const e of watcher.events.filter((e): e is LiveEventView<'tokens'> => e.type === 'tokens')) {
     assert.equal(e.payload.offset, expected);
     expected += e.payload.text.length;
+  }
+  // Each token was previewed first, as the model sent it: consecutive, the same text as stored, and each stored
+  // event came after the preview of its first token.
+  const previews = watcher.previews.filter((p) => p.sessionId === id && p.turn === 0);
+  assert.ok(previews.length >= 2, `previews: ${previews.length}`);
+  let previewed = '';
+  for (const p of previews) {
+    assert.equal(p.offset, previewed.length);
+    previewed += p.text;
+  }
+  assert.equal(previewed, text);
+  for (const e of watcher.events.filter((e): e is LiveEventView<'tokens'> => e.type === 'tokens' && (e.payload as { turn: number }).turn === 0)) {
+    const stored = watcher.arrivals.indexOf(`tokens ${e.payload.offset}`);
+    const preview = watcher.arrivals.indexOf(`preview ${e.payload.offset}`);
+    assert.ok(preview !== -1 && preview < stored, `the preview at ${e.payload.offset} came before its stored event`);
   }
 
   await driver.send({ sessionId: id, type: 'prompt', text: 'Are you sure?' });

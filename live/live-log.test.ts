@@ -191,6 +191,28 @@ describe('the live log writer', () => {
     }
   });
 
+  test('a write that fails stores nothing of its batch, whose events are then written one by one', async () => {
+    const log = new LiveLog(db, ethograms, () => new Date());
+    const id = await streamingSession(log, 'failing write');
+    await db.execute(sql.raw(`CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.payload->>'text' = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$`));
+    await db.execute(sql.raw('CREATE TRIGGER test_refuse_boom BEFORE INSERT ON live_events FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()'));
+    try {
+      const comment = (text: string) => client(log, id, observer, { type: 'comment', text });
+      // The first starts a batch at once; the other three wait for it and are written as the next batch, which fails.
+      const results = await Promise.allSettled([comment('first'), comment('fine'), comment('boom'), comment('also fine')]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const reason = (results[2] as PromiseRejectedResult).reason as Error;
+      assert.match(String((reason.cause as Error | undefined)?.message ?? reason.message), /boom refused/, 'the database\'s own error');
+      const events = await logOf(id);
+      assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), 'numbered with no gaps: the failed batch left nothing');
+      assert.deepEqual(events.filter((e) => e.type === 'comment').map((e) => e.payload.text), ['first', 'fine', 'also fine']);
+    } finally {
+      await db.execute(sql.raw('DROP TRIGGER test_refuse_boom ON live_events'));
+      await db.execute(sql.raw('DROP FUNCTION test_refuse_boom()'));
+    }
+  });
+
   test('tokens for an answer that was stopped are dropped, not stored', async () => {
     const log = new LiveLog(db, ethograms, () => new Date());
     const id = await streamingSession(log, 'stopped');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { LiveEventView, PresenceView } from '../../live/live-events.ts';
+import type { LiveEventView, PresenceView, TokenPreview } from '../../live/live-events.ts';
 import { ApiClient } from '../support/clients.ts';
 import { startFakeChatServer, type FakeChatServer } from '../support/fake-chat-server.ts';
 import { postgresSkip } from '../support/requirements.ts';
@@ -50,6 +50,7 @@ class Participant {
   readonly socket: Socket;
   readonly received = new Map<number, LiveEventView>();
   readonly presence: PresenceView[] = [];
+  readonly previews: TokenPreview[] = [];
   lastSeq = 0;
   sessionId = '';
   readonly unacked = new Map<string, Record<string, unknown>>();
@@ -61,6 +62,7 @@ class Participant {
     sockets.push(this.socket);
     this.socket.on('live:event', (e: LiveEventView) => this.take([e]));
     this.socket.on('live:presence', (p: PresenceView) => this.presence.push(p));
+    this.socket.on('live:preview', (p: TokenPreview) => this.previews.push(p));
     this.socket.io.on('reconnect', () => void this.rejoin());
   }
   private take(events: LiveEventView[]) {
@@ -230,6 +232,10 @@ test('two server processes on one PostgreSQL server share a session: tokens, cod
   await viewer.until(() => viewer.hasAllUpTo(endSeq), `every event up to #${endSeq} on process B`);
   const streamed = viewer.events('tokens').map((e) => e.payload.text).join('');
   assert.equal(streamed, Array.from({ length: 40 }, (_, i) => `t${i} `).join(''));
+  // The model's text was previewed on B too (relayed from A), each preview the stored text at its offset.
+  const previewed = viewer.previews.filter((p) => p.sessionId === sessionId && p.turn === 0);
+  assert.ok(previewed.length > 0, 'previews reached process B');
+  for (const p of previewed) assert.equal(streamed.slice(p.offset, p.offset + p.text.length), p.text);
 
   const code = await observer.send({ type: 'code', behaviourCode: 'SYC-CAVE', at: { turn: 0, offset: 4 } });
   assert.equal(code.ok, true, JSON.stringify(code));
@@ -241,6 +247,11 @@ test('two server processes on one PostgreSQL server share a session: tokens, cod
   await driverOnB.join(sessionId);
   await driver.send({ type: 'prompt', text: 'Go on and on' });
   await driverOnB.until(() => driverOnB.events('tokens').some((e) => e.payload.turn === 1), 'the long answer on B');
+  // A code on B at the end of what B was just previewed (A may not have stored it yet: B then waits for it).
+  await observer.until(() => observer.previews.some((p) => p.turn === 1), 'the long answer previewed on B');
+  const seen = observer.previews.filter((p) => p.turn === 1).at(-1)!;
+  const early = await observer.send({ type: 'code', behaviourCode: 'SYC-CAVE', at: { turn: 1, offset: seen.offset + seen.text.length } });
+  assert.equal(early.ok, true, JSON.stringify(early));
   assert.equal((await driverOnB.send({ type: 'stop' })).ok, true);
   await driver.until(() => driver.events('answer.ended').some((e) => e.payload.turn === 1), 'the stop to end the answer');
   assert.equal(driver.events('answer.ended').find((e) => e.payload.turn === 1)!.payload.status, 'stopped');

@@ -593,7 +593,9 @@ async function startServer(env: Record<string, string>): Promise<AppProcess> {
   if (!env.DATABASE_URL) delete fullEnv.DATABASE_URL;
   // BENCH_LIVE_CPU_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (for looking into a miss).
   const profile = process.env.BENCH_LIVE_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LIVE_CPU_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, bin, 'serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  // BENCH_APP_NODE_ARGS: more node options for the server (as for the other benchmarks' servers, bench/lib/app-process.ts).
+  const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, bin, 'serve'], { env: fullEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

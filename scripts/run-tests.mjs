@@ -57,7 +57,13 @@ console.log(`Running ${files.length} test files on ${env.MENAGERIE_TEST_DATABASE
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    // After the spec output: the slowest files, for keeping CI within its time budget.
+    `--test-reporter=${path.join(root, 'scripts/slowest-files-reporter.mjs')}`, '--test-reporter-destination=stdout',
+    ...files,
+  ],
   { cwd: root, env, stdio: 'inherit' },
 );
 if (templatePath) rmSync(templatePath, { force: true });

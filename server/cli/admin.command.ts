@@ -19,8 +19,6 @@ const HELP = `Usage:
 Both use the configured database (DATABASE_URL, else PGlite in MENAGERIE_DATA_DIR).`;
 
 export const adminCommand: CliCommand = {
-  name: 'admin',
-  summary: 'Accounts from the shell: "admin create EMAIL", "admin token EMAIL".',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -37,10 +35,11 @@ export const adminCommand: CliCommand = {
       return 1;
     }
     const email = parseOrThrow(emailSchema, rawEmail, 'The email');
+    // Checked before the database opens: a mistyped role is reported at once.
+    const role = values.role === undefined ? undefined : parseOrThrow(roleSchema, values.role, 'The role');
     return withDatabase(io.env, async (db) => {
       const ctx = { db, actor: anonymous, now: () => new Date() };
       if (sub === 'create') {
-        const role = values.role === undefined ? undefined : parseOrThrow(roleSchema, values.role, 'The role');
         const password = generatePassword();
         const displayName = parseOrThrow(z.string().trim().min(1).max(100), values.name ?? email.split('@')[0], 'The name');
         const user = await createUser(ctx, { email, password, displayName, ...(role ? { role } : {}) });

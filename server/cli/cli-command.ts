@@ -4,9 +4,14 @@ export interface CliIo {
   err: (s: string) => void;
 }
 
-/** One `menagerie` subcommand: a name, a one-line summary for the overview, and a runner returning the exit code. */
+/** One `menagerie` subcommand's runner: it parses its own arguments and returns the exit code. */
 export interface CliCommand {
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+/** A subcommand in the overview: its name, a one-line summary, and its runner's module, loaded when it runs. */
+export interface CliEntry {
   name: string;
   summary: string;
-  run(argv: string[], io: CliIo): Promise<number>;
+  load(): Promise<CliCommand>;
 }

@@ -2,8 +2,6 @@ import { configKeys } from '../config.ts';
 import type { CliCommand } from './cli-command.ts';
 
 export const configCommand: CliCommand = {
-  name: 'config',
-  summary: 'Print every configuration key with its environment variable and meaning.',
   async run(argv, io) {
     if (argv.includes('--help')) {
       io.out('Usage: menagerie config\n\nPrints the configuration reference (environment variables read at boot).');

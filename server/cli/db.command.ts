@@ -4,8 +4,6 @@ import { openDatabase } from '../db/client.ts';
 import type { CliCommand } from './cli-command.ts';
 
 export const dbCommand: CliCommand = {
-  name: 'db',
-  summary: 'Database tasks: "db migrate" applies the committed migrations; "db rebuild-code-sets" recomputes what the analyses read.',
   async run(argv, io) {
     const [sub] = argv;
     if ((sub !== 'migrate' && sub !== 'rebuild-code-sets') || argv.includes('--help')) {
@@ -20,7 +18,7 @@ export const dbCommand: CliCommand = {
       return argv.includes('--help') ? 0 : 1;
     }
     const config = loadConfig(io.env);
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, pgliteInProcess: true });
     try {
       await database.migrate();
       if (sub === 'migrate') io.out(`Migrations applied (${database.kind}).`);

@@ -94,8 +94,6 @@ function progressReporter(io: CliIo, name: string): { report: (done: number, tot
 }
 
 export const experimentCommand: CliCommand = {
-  name: 'experiment',
-  summary: 'Run an interpretability technique on a local model: "experiment TECHNIQUE --model DIR ...".',
   async run(argv, io) {
     const { techniques } = await import('../../experiments/techniques/index.ts');
     const usage = () =>

@@ -33,8 +33,6 @@ Filters (as on /observations and GET /api/v1/observations):
 Uses the configured database (DATABASE_URL, else PGlite in MENAGERIE_DATA_DIR). Prints the counts on stderr.`;
 
 export const exportCommand: CliCommand = {
-  name: 'export',
-  summary: 'Export observations as JSONL, CSV or a ZIP dataset: "export --format F [--out FILE] [filters]".',
   async run(argv, io) {
     let values: Record<string, string | boolean | undefined>;
     try {
@@ -104,6 +102,6 @@ export const exportCommand: CliCommand = {
         }
         throw error;
       }
-    });
+    }, { pgliteWorker: true });
   },
 };

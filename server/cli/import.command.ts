@@ -29,8 +29,6 @@ read (even if some records failed), 1 when it could not be (unknown format, too 
 const IMPORT_POOL_SIZE = 8;
 
 export const importCommand: CliCommand = {
-  name: 'import',
-  summary: 'Import model conversations from a file: "import FILE [--format F] [--as EMAIL]".',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -92,7 +90,7 @@ export const importCommand: CliCommand = {
       }
       io.out(describeSummary(file, actor.email, summary));
       return 0;
-    }, { poolSize: IMPORT_POOL_SIZE });
+    }, { poolSize: IMPORT_POOL_SIZE, pgliteWorker: true });
   },
 };
 

@@ -36,8 +36,6 @@ const line = (m: ModelRow) =>
   `${m.name}\t${m.status}${m.statusReason ? ` (${m.statusReason})` : ''}\t${m.architecture}\t${formatParameters(m.parameters)}\t${m.weightsSha256.slice(0, 16)}…\t${m.path}`;
 
 export const modelsCommand: CliCommand = {
-  name: 'models',
-  summary: 'Model folders for experiments: "models list", "models add PATH --name NAME", "models check".',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,

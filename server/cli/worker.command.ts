@@ -32,8 +32,6 @@ PostgreSQL server; with PGlite only --once works, while the web server is stoppe
 process's environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, MENAGERIE_JUDGE_*).`;
 
 export const workerCommand: CliCommand = {
-  name: 'worker',
-  summary: 'Run background jobs (classification...) from the database queue: "worker [--concurrency N] [--once]".',
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -115,6 +113,6 @@ export const workerCommand: CliCommand = {
       await worker.stop();
       await closeLoadedModels();
       return 0;
-    }, { poolSize: n + 4 });
+    }, { poolSize: n + 4, pgliteWorker: true });
   },
 };

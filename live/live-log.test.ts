@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { UserActor } from '../accounts/actor.ts';
 import { rowsOf, type Db } from '../core/db.ts';
 import { AppError } from '../core/errors.ts';
@@ -211,6 +212,65 @@ describe('the live log writer', () => {
       await db.execute(sql.raw('DROP TRIGGER test_refuse_boom ON live_events'));
       await db.execute(sql.raw('DROP FUNCTION test_refuse_boom()'));
     }
+  });
+
+  test('people\'s events take two statements and no open transaction; a batch overtaken in between is decided again under the lock', async () => {
+    const other = new LiveLog(db, ethograms, () => new Date()); // another process's writer
+    const dialect = new PgDialect();
+    const statements: string[] = [];
+    let overtake: (() => Promise<unknown>) | null = null;
+    // This writer's database handle: it records the statements (in transactions too), and can let the other
+    // writer in just before the batch's guarded write.
+    const racing = (target: Db): Db =>
+      new Proxy(target, {
+        get(t, prop) {
+          if (prop === 'transaction') {
+            return (work: (tx: Db) => Promise<unknown>, config?: Parameters<Db['transaction']>[1]) => t.transaction((tx) => work(racing(tx as unknown as Db)), config);
+          }
+          if (prop === 'execute') {
+            return async (query: SQL) => {
+              const text = dialect.sqlToQuery(query).sql;
+              statements.push(text);
+              if (overtake && /^WITH guard AS/.test(text)) {
+                const run = overtake;
+                overtake = null;
+                await run();
+              }
+              return t.execute(query);
+            };
+          }
+          const value: unknown = Reflect.get(t, prop, t);
+          return typeof value === 'function' ? value.bind(t) : value;
+        },
+      }) as Db;
+    const log = new LiveLog(racing(db), ethograms, () => new Date());
+    const id = await streamingSession(other, 'overtaken');
+    await tokens(other, id, 'Some text to code.');
+    const press = (writer: LiveLog, offset: number, eventId?: string) =>
+      client(writer, id, observer, { type: 'code', behaviourCode: 'LNG-SWITCH', at: { turn: 0, offset }, modifiers: {}, rationale: '' }, eventId);
+
+    await log.append(id, { kind: 'client', actor: actorOf(observer), event: { sessionId: id, id: nextId('comment'), type: 'comment', text: 'warming the cache' } as ClientEvent });
+    statements.length = 0;
+    const started = await press(log, 3);
+    assert.equal(statements.length, 2, `one read and one write:\n${statements.join('\n')}`);
+    assert.doesNotMatch(statements.join('\n'), /FOR UPDATE/, 'no row lock held across round trips');
+
+    // The other writer stops the state after this one has read the session and before it writes: this writer's
+    // next press, decided on what it read, would stop the state again; decided again, it starts a new one.
+    overtake = () => press(other, 4);
+    const mineId = nextId('press');
+    const mine = await press(log, 5, mineId);
+    assert.equal(overtake, null, 'the other writer went in between');
+    assert.ok(statements.some((text) => /FOR UPDATE/.test(text)), 'decided again under the lock');
+    const events = await logOf(id);
+    assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), 'numbered 1, 2, 3... with no gaps');
+    const codes = events.filter((e) => e.type === 'code');
+    assert.deepEqual(codes.map((e) => e.payload.kind), ['state_start', 'state_stop', 'state_start']);
+    assert.equal(codes[0]!.seq, started.seq);
+    assert.equal(codes[2]!.event_id, mineId);
+    assert.equal(codes[2]!.seq, mine.seq);
+    const open = rowsOf<{ start_event_id: string }>(await db.execute(sql`SELECT start_event_id FROM live_open_states WHERE session_id = ${id}::uuid`));
+    assert.deepEqual(open.map((o) => o.start_event_id), [mineId], 'the state this writer started is the one open');
   });
 
   test('tokens for an answer that was stopped are dropped, not stored', async () => {

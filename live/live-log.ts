@@ -166,7 +166,16 @@ export class LiveLog {
       // Read before the transaction: on PGlite (one connection) a query on the root handle inside it would wait
       // for the transaction to end, forever.
       const ethogram = await this.ethogramOf(sessionId);
-      const outcomes = await inTransaction(this.db, (tx) => applyInTransaction(tx, sessionId, batch.map((e) => e.item), ethogram, this.now()));
+      const items = batch.map((e) => e.item);
+      // Optimistic first: read, decide, then one guarded statement (see applyBatch). If another writer moved the
+      // session on in between, the batch is decided again under the session's row lock, which always succeeds.
+      const outcomes =
+        (await applyBatch(this.db, sessionId, items, ethogram, this.now(), false)) ??
+        (await inTransaction(this.db, async (tx) => {
+          const underLock = await applyBatch(tx, sessionId, items, ethogram, this.now(), true);
+          if (!underLock) throw new Error('The live session moved on while its row was locked.');
+          return underLock;
+        }));
       outcomes.forEach((o, i) => (o instanceof AppError ? batch[i]!.reject(o) : batch[i]!.resolve(o)));
     };
     try {
@@ -209,36 +218,52 @@ interface State {
   turns: Map<number, TurnState>;
   open: Map<string, string>; // `${coderId} ${code}` -> start event id
   seen: Map<string, number>; // stored client event ids -> seq
+  answers: Map<number, string>; // the stored answers of the turns this batch's spans quote from
 }
 
 /**
  * Applies the batch's items in order; an item refused by the rules comes back as its AppError in its place (every
  * refusal is decided before the item changes anything, so the others are unaffected).
+ *
+ * Two round trips, however many items: one statement reads what the checks need, the items are decided here, and
+ * one statement writes everything (the events, the answers, the open states, the session's counter), guarded by
+ * the counter it read: if another writer (another process, a participant change) stored anything in between, the
+ * guard fails, nothing is written, and this returns null so the caller can decide the batch again under the row
+ * lock (`locked`: called in a transaction, it takes `FOR UPDATE` first, and the guard then always holds). With no
+ * transaction held open across round trips, a batch takes a fraction of the time, and the ones queued behind it
+ * (people's codes, waiting for their acknowledgement) wait that much less.
  */
-async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date): Promise<Array<Appended | AppError>> {
+async function applyBatch(db: Db, sessionId: string, items: LogItem[], ethogram: SessionEthogram, now: Date, locked: boolean): Promise<Array<Appended | AppError> | null> {
   const clientIds = items.flatMap((i) => (i.kind === 'client' ? [i.event.id] : []));
-  // The lock first, then everything the batch's checks read, in a second statement: under READ COMMITTED a
-  // statement that waited for the lock still reads other tables as of its start, so reads in the locking
-  // statement could miss what the previous holder (another process) committed. The reads: the turns, and for
-  // people's events who the participants are, which states are open and which of these ids are stored (retries).
-  const locked = rowsOf<{ status: LiveSessionStatus; last_seq: number; created_by: string }>(
-    await tx.execute(sql`SELECT status, last_seq, created_by FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE`),
-  )[0];
-  if (!locked) throw notFound('That live session');
+  // The answers spans quote from, read now rather than one statement per span.
+  const spanTurns = [...new Set(items.flatMap((i) => (i.kind === 'client' && i.event.type === 'code' && i.event.span ? [i.event.span.turn] : [])))];
+  // Under the lock: the lock first, then everything the checks read, in a second statement (under READ COMMITTED
+  // a statement that waited for the lock still reads other tables as of its start, so reads in the locking
+  // statement could miss what the previous holder, another process, committed). Unlocked, one statement's
+  // snapshot is consistent, and the guard catches anything committed after it. The reads: the session's row, the
+  // turns, and for people's events who the participants are, which states are open and which of these ids are
+  // stored (retries).
+  if (locked && rowsOf(await db.execute(sql`SELECT 1 FROM live_sessions WHERE id = ${sessionId}::uuid FOR UPDATE`)).length === 0) throw notFound('That live session');
   const people = clientIds.length > 0;
-  const read = rowsOf<{
+  const session = rowsOf<{
+    status: LiveSessionStatus;
+    last_seq: number;
+    created_by: string;
     turns: Array<[number, string, number]>;
     participants: Array<[string, LiveRole]> | null;
     open: Array<[string, string, string]> | null;
     seen: Array<[string, number]> | null;
+    answers: Array<[number, string]> | null;
   }>(
-    await tx.execute(sql`SELECT
-        (SELECT coalesce(json_agg(json_build_array(t.turn, t.status, t.answer_length)), '[]'::json) FROM live_turns t WHERE t.session_id = ${sessionId}::uuid) AS turns,
-        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(p.user_id, p.role)), '[]'::json) FROM live_participants p WHERE p.session_id = ${sessionId}::uuid AND p.removed_at IS NULL)` : sql`NULL::json`} AS participants,
-        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(o.coder_id, o.behaviour_code, o.start_event_id)), '[]'::json) FROM live_open_states o WHERE o.session_id = ${sessionId}::uuid)` : sql`NULL::json`} AS open,
-        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(e.event_id, e.seq)), '[]'::json) FROM live_events e WHERE e.session_id = ${sessionId}::uuid AND e.event_id = ANY(${toPgArray(clientIds)}::text[]))` : sql`NULL::json`} AS seen`),
-  )[0]!;
-  const session = { ...locked, ...read };
+    await db.execute(sql`SELECT s.status, s.last_seq, s.created_by,
+        (SELECT coalesce(json_agg(json_build_array(t.turn, t.status, t.answer_length)), '[]'::json) FROM live_turns t WHERE t.session_id = s.id) AS turns,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(p.user_id, p.role)), '[]'::json) FROM live_participants p WHERE p.session_id = s.id AND p.removed_at IS NULL)` : sql`NULL::json`} AS participants,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(o.coder_id, o.behaviour_code, o.start_event_id)), '[]'::json) FROM live_open_states o WHERE o.session_id = s.id)` : sql`NULL::json`} AS open,
+        ${people ? sql`(SELECT coalesce(json_agg(json_build_array(e.event_id, e.seq)), '[]'::json) FROM live_events e WHERE e.session_id = s.id AND e.event_id = ANY(${toPgArray(clientIds)}::text[]))` : sql`NULL::json`} AS seen,
+        ${spanTurns.length > 0 ? sql`(SELECT json_agg(json_build_array(t.turn, t.answer)) FROM live_turns t WHERE t.session_id = s.id AND t.turn = ANY(${`{${spanTurns.join(',')}}`}::int[]))` : sql`NULL::json`} AS answers
+      FROM live_sessions s WHERE s.id = ${sessionId}::uuid`),
+  )[0];
+  if (!session) throw notFound('That live session');
   const state: State = {
     status: session.status,
     createdBy: session.created_by,
@@ -247,7 +272,10 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
     turns: new Map(session.turns.map(([turn, status, length]) => [turn, { status, length }])),
     open: new Map((session.open ?? []).map(([coderId, code, startEventId]) => [`${coderId} ${code}`, startEventId])),
     seen: new Map(session.seen ?? []),
+    answers: new Map(session.answers ?? []),
   };
+  const openBefore = new Map(state.open);
+  const statusBefore = new Map([...state.turns].map(([turn, t]) => [turn, t.status]));
 
   let seq = session.last_seq;
   const at = now.toISOString();
@@ -258,8 +286,8 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
     return view;
   };
   const appendsToAnswer = new Map<number, string>();
-  const writes: Array<() => Promise<unknown>> = [];
-  const ctx: ApplyCtx = { tx, sessionId, state, store, stored, writes, appendsToAnswer };
+  const prompts = new Map<number, { text: string; by: string }>();
+  const ctx: ApplyCtx = { db, sessionId, state, store, stored, prompts, appendsToAnswer };
 
   const results: Array<Appended | AppError> = [];
   for (const item of items) {
@@ -292,31 +320,58 @@ async function applyInTransaction(tx: Db, sessionId: string, items: LogItem[], e
   }
   if (stored.length === 0) return results;
 
-  for (const write of writes) await write();
-  // The answers, the events and the session's counter in one statement (data-modifying CTEs, one round trip).
-  const changes = [...appendsToAnswer].map(
-    ([turn, text]) => sql`UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, updated_at = ${at}::timestamptz
-      WHERE session_id = ${sessionId}::uuid AND turn = ${turn}`,
-  );
-  const values = stored.map(
-    (e) => sql`(${sessionId}::uuid, ${e.seq}, ${e.id}, ${e.type}, ${e.actorId}::uuid, ${JSON.stringify(e.payload)}::jsonb, ${at}::timestamptz)`,
-  );
-  changes.push(sql`INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at) VALUES ${sql.join(values, sql`, `)}`);
-  changes.push(sql`UPDATE live_sessions SET last_seq = ${seq}, status = ${state.status},
+  // One statement writes the batch, each part only if the guard moved the counter from what was read.
+  const guarded = sql`EXISTS (SELECT 1 FROM guard)`;
+  const changes = [
+    sql`guard AS (UPDATE live_sessions SET last_seq = ${seq}, status = ${state.status},
       ended_at = CASE WHEN ${state.status} <> 'open' AND ended_at IS NULL THEN ${at}::timestamptz ELSE ended_at END
-      WHERE id = ${sessionId}::uuid`);
-  await tx.execute(sql`WITH ${sql.join(changes.map((c, i) => sql`${sql.raw(`change_${i}`)} AS (${c})`), sql`, `)} SELECT 1`);
-  return results;
+      WHERE id = ${sessionId}::uuid AND last_seq = ${session.last_seq} RETURNING 1)`,
+  ];
+  // The turns as they end the batch: new ones inserted whole, the others updated once (a statement's parts all see
+  // the rows as they were before it, so one row must not be changed by two of them).
+  for (const [turn, t] of state.turns) {
+    const text = appendsToAnswer.get(turn) ?? '';
+    const prompt = prompts.get(turn);
+    if (prompt && !statusBefore.has(turn)) {
+      changes.push(sql`INSERT INTO live_turns (session_id, turn, prompt, answer, answer_length, status, prompted_by)
+        SELECT ${sessionId}::uuid, ${turn}::int, ${prompt.text}::text, ${text}::text, ${text.length}::int, ${t.status}::text, ${prompt.by}::uuid WHERE ${guarded}`);
+    } else if (text !== '' || t.status !== statusBefore.get(turn)) {
+      changes.push(sql`UPDATE live_turns SET answer = answer || ${text}, answer_length = answer_length + ${text.length}, status = ${t.status}
+        ${text !== '' ? sql`, updated_at = ${at}::timestamptz` : sql``}
+        WHERE session_id = ${sessionId}::uuid AND turn = ${turn} AND ${guarded}`);
+    }
+  }
+  // The open states as they end the batch, against those read.
+  const closed = [...openBefore.keys()].filter((key) => !state.open.has(key));
+  const opened = [...state.open].filter(([key, start]) => openBefore.get(key) !== start);
+  if (closed.length > 0) {
+    const keys = closed.map((key) => sql`(${key.split(' ')[0]!}::uuid, ${key.split(' ')[1]!})`);
+    changes.push(sql`DELETE FROM live_open_states WHERE session_id = ${sessionId}::uuid AND (coder_id, behaviour_code) IN (${sql.join(keys, sql`, `)}) AND ${guarded}`);
+  }
+  if (opened.length > 0) {
+    const rows = opened.map(([key, start]) => sql`(${sessionId}::uuid, ${key.split(' ')[0]!}::uuid, ${key.split(' ')[1]!}::text, ${start}::text)`);
+    changes.push(sql`INSERT INTO live_open_states (session_id, coder_id, behaviour_code, start_event_id)
+      SELECT * FROM (VALUES ${sql.join(rows, sql`, `)}) AS v WHERE ${guarded}
+      ON CONFLICT (session_id, coder_id, behaviour_code) DO UPDATE SET start_event_id = EXCLUDED.start_event_id`);
+  }
+  const values = stored.map(
+    (e) => sql`(${sessionId}::uuid, ${e.seq}::int, ${e.id}::text, ${e.type}::text, ${e.actorId}::uuid, ${JSON.stringify(e.payload)}::jsonb, ${at}::timestamptz)`,
+  );
+  changes.push(sql`INSERT INTO live_events (session_id, seq, event_id, type, actor_id, payload, at)
+    SELECT * FROM (VALUES ${sql.join(values, sql`, `)}) AS v WHERE ${guarded}`);
+  const named = changes.map((c, i) => (i === 0 ? c : sql`${sql.raw(`change_${i}`)} AS (${c})`));
+  const wrote = rowsOf<{ n: number }>(await db.execute(sql`WITH ${sql.join(named, sql`, `)} SELECT count(*)::int AS n FROM guard`))[0]!.n;
+  return wrote === 1 ? results : null;
 }
 
 interface ApplyCtx {
-  tx: Db;
+  db: Db;
   sessionId: string;
   state: State;
   store: <T extends StoredEventType>(id: string, type: T, actorId: string | null, payload: StoredPayloads[T]) => LiveEventView<T>;
   stored: LiveEventView[];
-  /** Row writes besides the events and answers, run in order before the events are inserted. */
-  writes: Array<() => Promise<unknown>>;
+  /** The turns this batch prompts: their prompt and who sent it. */
+  prompts: Map<number, { text: string; by: string }>;
   appendsToAnswer: Map<number, string>;
 }
 
@@ -359,16 +414,14 @@ function streamingTurn(state: State): number | null {
 }
 
 async function applyClientEvent(ctx: ApplyCtx, actor: UserActor, event: ClientEvent): Promise<void> {
-  const { state, store, sessionId, tx } = ctx;
+  const { state, store } = ctx;
   switch (event.type) {
     case 'prompt': {
       check(ctx, actor, 'live.prompt');
       if (streamingTurn(state) !== null) throw conflict('The model is still answering: wait for it, or stop it first.');
       const turn = state.turns.size;
       state.turns.set(turn, { status: 'streaming', length: 0 });
-      ctx.writes.push(() =>
-        tx.execute(sql`INSERT INTO live_turns (session_id, turn, prompt, status, prompted_by) VALUES (${sessionId}::uuid, ${turn}, ${event.text}, 'streaming', ${actor.id}::uuid)`),
-      );
+      ctx.prompts.set(turn, { text: event.text, by: actor.id });
       store(event.id, 'prompt', actor.id, { turn, text: event.text });
       return;
     }
@@ -407,7 +460,6 @@ async function applyClientEvent(ctx: ApplyCtx, actor: UserActor, event: ClientEv
         closedStates.push({ coderId, behaviourCode, startEventId, stopEventId: stop.id });
       }
       state.open.clear();
-      ctx.writes.push(() => tx.execute(sql`DELETE FROM live_open_states WHERE session_id = ${sessionId}::uuid`));
       state.status = 'ended';
       store(event.id, 'session.ended', actor.id, { closedStates });
       return;
@@ -437,7 +489,7 @@ export const ANSWER_NOT_STORED_YET = 'answerNotStoredYet';
 export const isAnswerNotStoredYet = (error: unknown) => error instanceof AppError && error.details?.[ANSWER_NOT_STORED_YET] === true;
 
 async function applyCode(ctx: ApplyCtx, actor: UserActor, event: Extract<ClientEvent, { type: 'code' }>): Promise<void> {
-  const { state, store, tx, sessionId } = ctx;
+  const { state, store } = ctx;
   const behaviour = state.ethogram.behaviours.get(event.behaviourCode);
   if (!behaviour) {
     throw new AppError('validation_failed', `"${event.behaviourCode}" is not a behaviour of this session's ethogram version.`, { fields: { behaviourCode: 'not in the session\'s ethogram' } });
@@ -449,7 +501,7 @@ async function applyCode(ctx: ApplyCtx, actor: UserActor, event: Extract<ClientE
   if (event.span) {
     const { turn, start, end } = event.span;
     checkPosition(state, turn, end, 'The selected span');
-    const answer = rowsOf<{ answer: string }>(await tx.execute(sql`SELECT answer FROM live_turns WHERE session_id = ${sessionId}::uuid AND turn = ${turn}`))[0]?.answer ?? '';
+    const answer = state.answers.get(turn) ?? '';
     const pending = ctx.appendsToAnswer.get(turn) ?? '';
     const quote = (answer + pending).slice(start, end);
     store(event.id, 'code', actor.id, { ...common, kind: 'span', span: { turn, start, end, quote }, startEventId: null });
@@ -463,44 +515,35 @@ async function applyCode(ctx: ApplyCtx, actor: UserActor, event: Extract<ClientE
   const startEventId = state.open.get(key);
   if (startEventId) {
     state.open.delete(key);
-    ctx.writes.push(() => tx.execute(sql`DELETE FROM live_open_states WHERE session_id = ${sessionId}::uuid AND coder_id = ${actor.id}::uuid AND behaviour_code = ${behaviour.code}`));
     store(event.id, 'code', actor.id, { ...common, kind: 'state_stop', span: null, startEventId });
   } else {
     state.open.set(key, event.id);
-    ctx.writes.push(() =>
-      tx.execute(sql`INSERT INTO live_open_states (session_id, coder_id, behaviour_code, start_event_id) VALUES (${sessionId}::uuid, ${actor.id}::uuid, ${behaviour.code}, ${event.id})`),
-    );
     store(event.id, 'code', actor.id, { ...common, kind: 'state_start', span: null, startEventId: null });
   }
 }
 
 async function applyUndo(ctx: ApplyCtx, actor: UserActor, event: Extract<ClientEvent, { type: 'undo' }>): Promise<void> {
-  const { state, store, tx, sessionId } = ctx;
+  const { state, store, db, sessionId } = ctx;
   const inBatch = ctx.stored.find((e) => e.id === event.target);
   const target =
     inBatch ??
     rowsOf<LiveEventView>(
-      await tx.execute(sql`SELECT seq, event_id AS id, type, actor_id AS "actorId", payload FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ${event.target}`),
+      await db.execute(sql`SELECT seq, event_id AS id, type, actor_id AS "actorId", payload FROM live_events WHERE session_id = ${sessionId}::uuid AND event_id = ${event.target}`),
     )[0];
   if (!target || target.type !== 'code') throw notFound('The code to undo');
   if (target.actorId !== actor.id) throw new AppError('forbidden', 'You can undo only your own codes.');
   const undone =
     ctx.stored.some((e) => e.type === 'undo' && (e.payload as StoredPayloads['undo']).target === event.target) ||
-    rowsOf(await tx.execute(sql`SELECT 1 FROM live_events WHERE session_id = ${sessionId}::uuid AND type = 'undo' AND payload->>'target' = ${event.target}`)).length > 0;
+    rowsOf(await db.execute(sql`SELECT 1 FROM live_events WHERE session_id = ${sessionId}::uuid AND type = 'undo' AND payload->>'target' = ${event.target}`)).length > 0;
   if (undone) throw conflict('That code has already been undone.');
   const code = target.payload as StoredPayloads['code'];
   const key = `${actor.id} ${code.behaviourCode}`;
   // Undoing a state's start withdraws the whole state (its stop, if any, goes with it); undoing its stop opens it again.
   if (code.kind === 'state_start' && state.open.get(key) === target.id) {
     state.open.delete(key);
-    ctx.writes.push(() => tx.execute(sql`DELETE FROM live_open_states WHERE session_id = ${sessionId}::uuid AND coder_id = ${actor.id}::uuid AND behaviour_code = ${code.behaviourCode}`));
   } else if (code.kind === 'state_stop' && code.startEventId) {
     if (state.open.has(key)) throw conflict(`${code.behaviourCode} is running again already: stop it before undoing the earlier stop.`);
     state.open.set(key, code.startEventId);
-    const start = code.startEventId;
-    ctx.writes.push(() =>
-      tx.execute(sql`INSERT INTO live_open_states (session_id, coder_id, behaviour_code, start_event_id) VALUES (${sessionId}::uuid, ${actor.id}::uuid, ${code.behaviourCode}, ${start})`),
-    );
   }
   store(event.id, 'undo', actor.id, { target: event.target });
 }
@@ -510,7 +553,6 @@ type AnswerEnd = Omit<StoredPayloads['answer.ended'], 'turn' | 'length'>;
 function endAnswer(ctx: ApplyCtx, turn: number, end: AnswerEnd): void {
   const t = ctx.state.turns.get(turn)!;
   t.status = end.status;
-  ctx.writes.push(() => ctx.tx.execute(sql`UPDATE live_turns SET status = ${end.status} WHERE session_id = ${ctx.sessionId}::uuid AND turn = ${turn}`));
   ctx.store(randomUUID(), 'answer.ended', null, { turn, length: t.length, ...end });
 }
 

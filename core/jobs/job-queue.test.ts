@@ -83,7 +83,34 @@ const outageHandler: JobHandler<{ label: string }> = {
   },
 };
 
-const handlers = jobHandlerRegistry([sleepHandler, waitHandler, outageHandler]);
+/** Runs of a `test-slow-stop` job going on now, and the most ever at once. */
+const slowActive = new Map<string, number>();
+const slowMostAtOnce = new Map<string, number>();
+
+const slowStopHandler: JobHandler<{ label: string }> = {
+  kind: 'test-slow-stop',
+  payloadSchema: z.object({ label: z.string() }),
+  describe: (p) => p.label,
+  async run(ctx) {
+    const id = ctx.job.id;
+    slowActive.set(id, (slowActive.get(id) ?? 0) + 1);
+    slowMostAtOnce.set(id, Math.max(slowMostAtOnce.get(id) ?? 0, slowActive.get(id)!));
+    try {
+      let step = 0;
+      while (!ctx.signal.aborted) {
+        await new Promise((r) => setTimeout(r, 20));
+        ctx.progress({ done: ++step, total: 1000 });
+      }
+      // Winds down slowly once stopped, as a judge's call in flight does.
+      await new Promise((r) => setTimeout(r, 400));
+      return { status: 'interrupted', summary: { steps: step } };
+    } finally {
+      slowActive.set(id, slowActive.get(id)! - 1);
+    }
+  },
+};
+
+const handlers = jobHandlerRegistry([sleepHandler, waitHandler, outageHandler, slowStopHandler]);
 
 function worker(options: Partial<JobWorkerOptions> = {}): JobWorker {
   return new JobWorker({ db: database.db, now, logger: silent, env: {}, handlers, pollMs: 50, heartbeatMs: 50, lapseMs: 1000, progressMs: 20, ...options });
@@ -257,6 +284,33 @@ test('pause by a person stops a running job between items until they resume it; 
   await waitFor('it to be cancelled', async () => (await loadJob(database.db, job.id))?.status === 'cancelled');
   await w.stop();
   await assert.rejects(resumeJob(ctx(), job.id), (e: any) => e.id === 'conflict');
+});
+
+test('a job paused and resumed while its run winds down is not run twice at once, and that run\'s end leaves the next run\'s claim alone', async () => {
+  const job = await enqueueJob(ctx(), { kind: 'test-slow-stop', payload: { label: 'slow to stop' } }, { handlers });
+  const w = worker({ concurrency: 2 });
+  w.start();
+  await waitFor('the job to run', async () => slowActive.get(job.id) === 1);
+  await pauseJob(ctx(), job.id);
+  await resumeJob(ctx(), job.id);
+  w.wake();
+  // The first run is still winding down (400 ms): the job is queued, and this worker has a free slot.
+  await waitFor('the job to run again', async () => (await loadJob(database.db, job.id))?.attempts === 2 && slowActive.get(job.id) === 1);
+  assert.equal(slowMostAtOnce.get(job.id), 1, 'never two runs of one job at once');
+  await new Promise((r) => setTimeout(r, 200));
+  const second = (await loadJob(database.db, job.id))!;
+  assert.equal(second.status, 'running', 'the first run\'s end did not put the job back in the queue');
+  assert.equal(second.attempts, 2);
+  assert.equal(second.claimedBy !== null, true);
+
+  await cancelJob(ctx(), job.id);
+  w.nudge(job.id);
+  const cancelled = await waitFor('it to be cancelled', async () => {
+    const row = await loadJob(database.db, job.id);
+    return row?.status === 'cancelled' ? row : null;
+  });
+  assert.ok(cancelled.summary && typeof (cancelled.summary as { steps?: unknown }).steps === 'number', 'the cancelled run recorded its summary');
+  await w.stop();
 });
 
 test('an outage pauses a job until its resume time, then it resumes by itself', async () => {

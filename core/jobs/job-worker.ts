@@ -181,12 +181,16 @@ export class JobWorker {
       const lapsed = new Date(now.getTime() - this.o.lapseMs);
       const kinds = [...this.o.handlers.keys()];
       if (kinds.length === 0) return null;
+      // Not a job this worker is still running (one paused and resumed while its run winds down): it is claimed
+      // again once that run has ended.
+      const running = [...this.running.keys()];
       const outcome = await inTransaction(this.o.db, async (tx): Promise<{ row: JobRow | null } | { ended: string }> => {
         const [picked] = rowsOf<{ id: string; was: string; previous: string | null }>(
           await tx.execute(sql`
             WITH picked AS (
               SELECT id, status::text AS was, claimed_by AS previous FROM jobs
-              WHERE kind IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)}) AND (
+              WHERE kind IN (${sql.join(kinds.map((k) => sql`${k}`), sql`, `)})
+                ${running.length > 0 ? sql`AND id <> ALL (${`{${running.join(',')}}`}::uuid[])` : sql``} AND (
                    (status = 'queued' AND (run_after IS NULL OR run_after <= ${now.toISOString()}::timestamptz))
                 OR (status = 'paused' AND run_after IS NOT NULL AND run_after <= ${now.toISOString()}::timestamptz)
                 OR (status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ${lapsed.toISOString()}::timestamptz)))
@@ -303,7 +307,7 @@ export class JobWorker {
       const [row] = await this.o.db
         .update(jobs)
         .set({ heartbeatAt: this.o.now() })
-        .where(and(eq(jobs.id, run.row.id), eq(jobs.claimedBy, this.id), eq(jobs.status, 'running')))
+        .where(and(eq(jobs.id, run.row.id), eq(jobs.claimedBy, this.id), eq(jobs.attempts, run.row.attempts), eq(jobs.status, 'running')))
         .returning({ cancelRequested: jobs.cancelRequested });
       if (!row) {
         const now = await loadJob(this.o.db, run.row.id);
@@ -330,7 +334,7 @@ export class JobWorker {
           const written = await this.o.db
             .update(jobs)
             .set({ progress, updatedAt: this.o.now() })
-            .where(and(eq(jobs.id, run.row.id), eq(jobs.claimedBy, this.id)))
+            .where(and(eq(jobs.id, run.row.id), eq(jobs.claimedBy, this.id), eq(jobs.attempts, run.row.attempts)))
             .returning({ id: jobs.id });
           if (written.length) this.events.emit('changed', run.row.id);
         } catch (error) {
@@ -347,7 +351,9 @@ export class JobWorker {
     const progress = run.latest;
     await inTransaction(this.o.db, async (tx) => {
       const row = await loadJob(tx, run.row.id, { forUpdate: true });
-      if (!row || row.claimedBy !== this.id) return; // taken over after our heartbeat lapsed: the new claim decides
+      // Taken over after our heartbeat lapsed, or claimed again since (paused, resumed and claimed while this run
+      // was still winding down): the new claim decides. A claim is its worker and its attempt number.
+      if (!row || row.claimedBy !== this.id || row.attempts !== run.row.attempts) return;
       if (row.status !== 'running') {
         // Paused by a person while it ran: keep their decision, release the claim.
         await tx.update(jobs).set({ progress, claimedBy: null, heartbeatAt: null, updatedAt: now }).where(eq(jobs.id, row.id));

@@ -28,15 +28,7 @@ const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const marker = /^\/\/ @database-free:/m;
 // A marked file must not reach the test database; a mistaken marker would hide it from the PostgreSQL pass.
 const usesDatabase = /startTestApp|createTestDatabase|prepareProcessDatabase|MENAGERIE_TEST_DATABASE_URL/;
-// The slowest kinds of file first (browser, several processes, the command line, realtime), the rest by name: with
-// files run a few at a time, a pass that reached a one-minute browser test last would end on it alone while the
-// other cores idled (`npm test` prints the slowest files at the end; these are them).
-const slowFirst = [/^test\/browser\//, /\/live-processes\./, /^test\/unit\/.*cli\.test\.ts$/, /^test\/realtime\//, /proxy/];
-const rank = (f) => {
-  const i = slowFirst.findIndex((pattern) => pattern.test(f));
-  return i < 0 ? slowFirst.length : i;
-};
-const all = (requested.length ? requested : findTests(root)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+const all = (requested.length ? requested : findTests(root)).sort();
 const databaseFree = all.filter((f) => marker.test(readFileSync(path.join(root, f), 'utf8')));
 for (const f of databaseFree) {
   if (usesDatabase.test(readFileSync(path.join(root, f), 'utf8'))) {

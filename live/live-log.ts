@@ -332,7 +332,7 @@ async function applyBatch(db: Db, sessionId: string, items: LogItem[], ethogram:
   for (const [turn, t] of state.turns) {
     const text = appendsToAnswer.get(turn) ?? '';
     const prompt = prompts.get(turn);
-    if (prompt && !statusBefore.has(turn)) {
+    if (prompt) {
       changes.push(sql`INSERT INTO live_turns (session_id, turn, prompt, answer, answer_length, status, prompted_by)
         SELECT ${sessionId}::uuid, ${turn}::int, ${prompt.text}::text, ${text}::text, ${text.length}::int, ${t.status}::text, ${prompt.by}::uuid WHERE ${guarded}`);
     } else if (text !== '' || t.status !== statusBefore.get(turn)) {
@@ -344,12 +344,16 @@ async function applyBatch(db: Db, sessionId: string, items: LogItem[], ethogram:
   // The open states as they end the batch, against those read.
   const closed = [...openBefore.keys()].filter((key) => !state.open.has(key));
   const opened = [...state.open].filter(([key, start]) => openBefore.get(key) !== start);
+  const coderAndCode = (key: string) => key.split(' ') as [string, string];
   if (closed.length > 0) {
-    const keys = closed.map((key) => sql`(${key.split(' ')[0]!}::uuid, ${key.split(' ')[1]!})`);
+    const keys = closed.map(coderAndCode).map(([coderId, code]) => sql`(${coderId}::uuid, ${code})`);
     changes.push(sql`DELETE FROM live_open_states WHERE session_id = ${sessionId}::uuid AND (coder_id, behaviour_code) IN (${sql.join(keys, sql`, `)}) AND ${guarded}`);
   }
   if (opened.length > 0) {
-    const rows = opened.map(([key, start]) => sql`(${sessionId}::uuid, ${key.split(' ')[0]!}::uuid, ${key.split(' ')[1]!}::text, ${start}::text)`);
+    const rows = opened.map(([key, start]) => {
+      const [coderId, code] = coderAndCode(key);
+      return sql`(${sessionId}::uuid, ${coderId}::uuid, ${code}::text, ${start}::text)`;
+    });
     changes.push(sql`INSERT INTO live_open_states (session_id, coder_id, behaviour_code, start_event_id)
       SELECT * FROM (VALUES ${sql.join(rows, sql`, `)}) AS v WHERE ${guarded}
       ON CONFLICT (session_id, coder_id, behaviour_code) DO UPDATE SET start_event_id = EXCLUDED.start_event_id`);
@@ -370,7 +374,7 @@ interface ApplyCtx {
   state: State;
   store: <T extends StoredEventType>(id: string, type: T, actorId: string | null, payload: StoredPayloads[T]) => LiveEventView<T>;
   stored: LiveEventView[];
-  /** The turns this batch prompts: their prompt and who sent it. */
+  /** The turns this batch creates (by prompting): their prompt and who sent it. */
   prompts: Map<number, { text: string; by: string }>;
   appendsToAnswer: Map<number, string>;
 }

@@ -7,10 +7,13 @@
 //                                               its files spending much of their time waiting on the server)
 //   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
 //                                               never open the test database, so they ran already in the PGlite pass)
+//   MENAGERIE_TEST_BUNDLE=0                     run the .ts files through tsx instead of bundling them first
+//                                               (scripts/bundle-tests.mjs says why it bundles)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleTests, stopBundler } from './bundle-tests.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const skipDirs = new Set(['node_modules', '.git', 'data', '.tmp', 'bench']);
@@ -53,18 +56,30 @@ if (prep.status !== 0) {
 }
 const templatePath = prep.stdout.trim().split('\n').pop();
 if (templatePath) env.MENAGERIE_TEST_TEMPLATE = templatePath;
+const bundle = process.env.MENAGERIE_TEST_BUNDLE !== '0';
+const bundleDir = bundle ? mkdtempSync(path.join(tmp, 'test-bundle-')) : undefined;
+let runFiles = files;
+try {
+  if (bundleDir) runFiles = await bundleTests(root, files, bundleDir);
+  await stopBundler();
+} catch (error) {
+  console.error(`Could not bundle the test files: ${error.message}`);
+  rmSync(bundleDir, { recursive: true, force: true });
+  process.exit(1);
+}
 console.log(`Running ${files.length} test files on ${env.MENAGERIE_TEST_DATABASE_URL ? 'a PostgreSQL server' : 'PGlite'} (Node ${process.version})`);
 
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
+    ...(bundleDir ? ['--enable-source-maps'] : ['--import', 'tsx']), '--test', `--test-concurrency=${concurrency}`,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     // After the spec output: the slowest files, for keeping CI within its time budget.
     `--test-reporter=${path.join(root, 'scripts/slowest-files-reporter.mjs')}`, '--test-reporter-destination=stdout',
-    ...files,
+    ...runFiles,
   ],
   { cwd: root, env, stdio: 'inherit' },
 );
 if (templatePath) rmSync(templatePath, { force: true });
+if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
 process.exit(result.status ?? 1);

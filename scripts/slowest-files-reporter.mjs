@@ -16,5 +16,10 @@ export default async function* slowestFiles(source) {
   if (files.length === 0) return;
   files.sort((a, b) => b.seconds - a.seconds);
   yield `\nSlowest test files (seconds each; ${files.length} files, ${total.toFixed(0)} s in all):\n`;
-  for (const { file, seconds } of files.slice(0, SHOWN)) yield `  ${seconds.toFixed(1).padStart(7)}  ${file.replace(process.cwd() + '/', '')}\n`;
+  for (const { file, seconds } of files.slice(0, SHOWN)) yield `  ${seconds.toFixed(1).padStart(7)}  ${sourceName(file)}\n`;
+}
+
+// A bundled test file (scripts/bundle-tests.mjs) is named by the source it was built from.
+function sourceName(file) {
+  return file.replace(process.cwd() + '/', '').replace(/^\.tmp\/test-bundle-[^/]+\/(.*)\.mjs$/, '$1.ts');
 }

@@ -6,21 +6,33 @@
 //
 // Sources find their files (views, migrations, fixtures, worker entry points) relative to `import.meta.url`, so
 // each source keeps its own location: `import.meta.url`, `.dirname` and `.filename` are replaced by the source
-// file's, not the chunk's. Worker threads and child processes start from the .ts sources through tsx, as before.
+// file's, not the chunk's. The modules that worker threads start from (WORKER_ENTRIES) are bundled too, and the
+// sources' `new URL('./entry.ts', import.meta.url)` for them point at their bundles: a JavaScript entry spares the
+// worker tsx's start-up (core/module-worker.ts). Child processes start from the .ts sources through tsx, as before.
 // Packages stay external, loaded from node_modules by Node itself. Source maps point stack traces at the .ts files.
 import * as esbuild from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const keepSourceLocation = {
+/** Modules that worker threads start from (core/module-worker.ts), relative to the root. */
+const WORKER_ENTRIES = ['server/db/pglite-worker.ts', 'observations/classify/offline/training-thread-entry.ts'];
+
+const bundledPath = (outdir, file) => path.join(outdir, file.replace(/\.[cm]?ts$/, '.mjs'));
+
+const keepSourceLocation = (root, outdir) => ({
   name: 'keep-source-location',
   setup(build) {
+    const workerBundles = new Map(WORKER_ENTRIES.map((f) => [path.join(root, f), pathToFileURL(bundledPath(outdir, f)).href]));
     build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       let contents = await readFile(args.path, 'utf8');
       if (contents.includes('import.meta.')) {
         contents = contents
+          .replace(/new URL\((['"])(\.{1,2}\/[^'"]+)\1, import\.meta\.url\)/g, (whole, _quote, relative) => {
+            const bundle = workerBundles.get(path.resolve(path.dirname(args.path), relative));
+            return bundle ? `new URL(${JSON.stringify(bundle)})` : whole;
+          })
           .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
           .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(args.path)))
           .replaceAll('import.meta.filename', JSON.stringify(args.path));
@@ -28,13 +40,13 @@ const keepSourceLocation = {
       return { contents, loader: 'ts' };
     });
   },
-};
+});
 
 /** Bundles `files` (paths relative to `root`) into `outdir`; returns each test file's bundled path, in order. */
 export async function bundleTests(root, files, outdir) {
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: files,
+    entryPoints: [...new Set([...files, ...WORKER_ENTRIES])],
     outdir,
     outbase: root,
     outExtension: { '.js': '.mjs' },
@@ -46,10 +58,10 @@ export async function bundleTests(root, files, outdir) {
     packages: 'external',
     keepNames: true,
     sourcemap: 'linked',
-    plugins: [keepSourceLocation],
+    plugins: [keepSourceLocation(root, outdir)],
     logLevel: 'warning',
   });
-  return files.map((f) => path.join(outdir, f.replace(/\.[cm]?ts$/, '.mjs')));
+  return files.map((f) => bundledPath(outdir, f));
 }
 
 /** Ends esbuild's service process, which would otherwise idle beside the test run. */

@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { messages, type QueryOptions, type Results } from '@electric-sql/pglite';
+import { startModuleWorker } from '../../core/module-worker.ts';
 
 /**
  * PGlite running in a worker thread, seen from the main thread.
@@ -16,6 +17,8 @@ export interface RemotePGliteSource {
   dataDir?: string;
   /** A data folder dump (as `dumpDataDir` makes, optionally gzipped) loaded into memory. */
   loadDataDir?: Uint8Array;
+  /** Server settings for this start (`-c name=value` after PGlite's own start parameters). */
+  settings?: Record<string, string>;
 }
 
 /** Query options as they cross to the worker: functions cannot, so parsers travel as type OIDs. */
@@ -151,7 +154,7 @@ export class RemotePGlite {
 
   /** Starts a worker thread and opens PGlite in it; resolves once the database is ready for queries. */
   static async create(source: RemotePGliteSource = {}): Promise<RemotePGlite> {
-    const worker = new Worker(bootstrap, { eval: true, workerData: { entry: workerEntry, tsx: tsxApi, source } });
+    const worker = startModuleWorker(workerEntry, { source });
     let remote!: RemotePGlite;
     await new Promise((resolve, reject) => {
       remote = new RemotePGlite(worker, { resolve, reject });
@@ -231,12 +234,4 @@ export class RemotePGlite {
   }
 }
 
-const workerEntry = new URL('./pglite-worker.ts', import.meta.url).href;
-const tsxApi = import.meta.resolve('tsx/esm/api');
-
-// The worker entry is TypeScript: tsx's loader (registered on the main thread) is not inherited by workers.
-// Only dynamic imports: an eval'd worker runs as a script or as a module depending on the parent's flags.
-const bootstrap = `
-import('node:worker_threads')
-  .then(({ workerData }) => import(workerData.tsx).then(({ register }) => (register(), import(workerData.entry))));
-`;
+const workerEntry = new URL('./pglite-worker.ts', import.meta.url);

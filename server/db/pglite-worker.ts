@@ -148,9 +148,12 @@ async function serve(pg: PGlite, request: WorkerRequest): Promise<unknown> {
 
 let pg: PGlite;
 try {
+  const startParams = source.settings
+    ? [...PGlite.defaultStartParams, ...Object.entries(source.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]
+    : undefined;
   pg = source.loadDataDir
-    ? await PGlite.create({ loadDataDir: new Blob([source.loadDataDir as Uint8Array<ArrayBuffer>]) })
-    : await PGlite.create(source.dataDir);
+    ? await PGlite.create({ loadDataDir: new Blob([source.loadDataDir as Uint8Array<ArrayBuffer>]), startParams })
+    : await PGlite.create({ dataDir: source.dataDir, startParams });
 } catch (err) {
   post({ id: 0, ok: false, error: toWireError(err) });
   port.close();

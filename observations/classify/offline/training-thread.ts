@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../../core/module-worker.ts';
 import type { CrossValidationOptions, CrossValidationResult } from './cross-validate.ts';
 import type { TrainingExample } from './offline-classifier.ts';
 
@@ -12,14 +12,7 @@ export interface ThreadTrainingResult {
   seconds: { crossValidation: number; training: number };
 }
 
-const entry = new URL('./training-thread-entry.ts', import.meta.url).href;
-const tsxApi = import.meta.resolve('tsx/esm/api');
-// The entry is TypeScript: tsx's loader (registered on the main thread) is not inherited by workers, so the worker
-// registers it before importing the entry (as server/db/pglite-remote.ts does for the PGlite thread).
-const bootstrap = `
-import('node:worker_threads')
-  .then(({ workerData }) => import(workerData.tsx).then(({ register }) => (register(), import(workerData.entry))));
-`;
+const entry = new URL('./training-thread-entry.ts', import.meta.url);
 
 /**
  * Cross-validates and trains the offline classifier in a worker thread: a 10,000-example training is several
@@ -33,7 +26,7 @@ export function trainInThread(
   const { signal, onFold, ...cvOptions } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
-    const worker = new Worker(bootstrap, { eval: true, workerData: { entry, tsx: tsxApi, examples, options: cvOptions } });
+    const worker = startModuleWorker(entry, { examples, options: cvOptions });
     let settled = false;
     const finish = (action: () => void) => {
       if (settled) return;

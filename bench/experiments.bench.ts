@@ -287,8 +287,10 @@ async function waitIdle(db: Db): Promise<void> {
 
 /** A bench worker process (bench/lib/job-worker-process.ts) and the handler starts it reported. */
 class BenchWorker {
+  private readonly child: ChildProcess;
   readonly started = new Map<string, number>();
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(child: ChildProcess) {
+    this.child = child;
     child.on('message', (m: { started?: string; at?: number }) => {
       if (m.started) this.started.set(m.started, m.at!);
     });

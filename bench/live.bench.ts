@@ -252,6 +252,9 @@ interface SessionPlan { index: number; globalIndex: number; turns: number; drive
 interface Receipt { event: LiveEventView; at: number }
 
 class LiveClient {
+  readonly person: Person;
+  readonly session: SessionPlan;
+  readonly role: 'driver' | 'observer';
   readonly socket: Socket;
   readonly received: Receipt[] = [];
   /** Model text previewed before it was stored (`live:preview`), on our clock. */
@@ -261,7 +264,10 @@ class LiveClient {
   readonly answerLength = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
 
-  constructor(url: string, readonly person: Person, readonly session: SessionPlan, readonly role: 'driver' | 'observer') {
+  constructor(url: string, person: Person, session: SessionPlan, role: 'driver' | 'observer') {
+    this.person = person;
+    this.session = session;
+    this.role = role;
     this.socket = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: person.token } });
     this.socket.on('live:event', (event: LiveEventView) => {
       this.received.push({ event, at: wallMs() });

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// The `menagerie` command. Sources are TypeScript, run through tsx's loader so no build step is needed.
-import { register } from 'tsx/esm/api';
-
-register();
+// The `menagerie` command. Sources are TypeScript written with erasable syntax only (tsconfig's
+// erasableSyntaxOnly), so no build step is needed: Node 24 (and 22.18+) strips the types itself; older Node
+// runs them through tsx's loader, which is slower to start (about 0.3 s, and more per module).
+if (!process.features.typescript) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
 const { runCli } = await import('../server/cli/index.ts');
 process.exitCode = await runCli(process.argv.slice(2), process.env);

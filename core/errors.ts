@@ -40,12 +40,16 @@ export type ErrorId = (typeof errorIds)[number];
 export type FieldErrors = Record<string, string>;
 
 export class AppError extends Error {
+  public readonly id: ErrorId;
+  public readonly details?: { fields?: FieldErrors; [key: string]: unknown };
   constructor(
-    public readonly id: ErrorId,
+    id: ErrorId,
     message: string,
-    public readonly details?: { fields?: FieldErrors; [key: string]: unknown },
+    details?: { fields?: FieldErrors; [key: string]: unknown },
   ) {
     super(message);
+    this.id = id;
+    this.details = details;
     this.name = 'AppError';
   }
 }

@@ -9,13 +9,18 @@
  * bad item cannot take the others down with it.
  */
 export class WriteBatcher<T> {
+  private readonly writeMany: (items: T[]) => Promise<void>;
+  private readonly options: { maxBatch: number; maxInFlight: number };
   private queue: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private inFlight = 0;
 
   constructor(
-    private readonly writeMany: (items: T[]) => Promise<void>,
-    private readonly options: { maxBatch: number; maxInFlight: number },
-  ) {}
+    writeMany: (items: T[]) => Promise<void>,
+    options: { maxBatch: number; maxInFlight: number },
+  ) {
+    this.writeMany = writeMany;
+    this.options = options;
+  }
 
   /** Resolves when the item is written (committed), or rejects with its own error. */
   write(item: T): Promise<void> {

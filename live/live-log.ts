@@ -50,6 +50,9 @@ const TOKEN_ROUND_EVERY_MS = 100;
  * database one commit per round, not twenty, and consecutive tokens of one answer are stored as one event.
  */
 export class LiveLog {
+  private readonly db: Db;
+  private readonly ethograms: SessionEthograms;
+  private readonly now: () => Date;
   private readonly queues = new Map<string, SessionQueue>();
   private tokenWriteInFlight = false;
   private tokenRoundStartedAt = 0;
@@ -57,10 +60,14 @@ export class LiveLog {
   private readonly versionOf = new Map<string, string>();
 
   constructor(
-    private readonly db: Db,
-    private readonly ethograms: SessionEthograms,
-    private readonly now: () => Date,
-  ) {}
+    db: Db,
+    ethograms: SessionEthograms,
+    now: () => Date,
+  ) {
+    this.db = db;
+    this.ethograms = ethograms;
+    this.now = now;
+  }
 
   /** The session's ethogram version (fixed when the session opens), cached with the version's behaviours. */
   private async ethogramOf(sessionId: string): Promise<SessionEthogram> {

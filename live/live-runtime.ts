@@ -32,13 +32,15 @@ export interface LiveRuntimeDeps {
  * and runs the model for the prompts this process received, streaming its tokens into the log as they come.
  */
 export class LiveRuntime {
+  private readonly deps: LiveRuntimeDeps;
   readonly ethograms: SessionEthograms;
   readonly log: LiveLog;
   private readonly streams = new Map<string, { turn: number; controller: AbortController; done: Promise<void> }>();
   private closed = false;
   private readonly closers: Array<() => void> = [];
 
-  constructor(private readonly deps: LiveRuntimeDeps) {
+  constructor(deps: LiveRuntimeDeps) {
+    this.deps = deps;
     this.ethograms = new SessionEthograms(deps.db);
     this.log = new LiveLog(deps.db, this.ethograms, deps.now);
   }

@@ -46,13 +46,17 @@ export type LiveModelErrorReason = (typeof liveModelErrorReasons)[number];
  * upstream's status and words when there are some, and never contains the key.
  */
 export class LiveModelError extends Error {
+  public readonly reason: LiveModelErrorReason;
+  /** The upstream HTTP status, when the failure was an HTTP answer. */
+  public readonly status: number | null;
   constructor(
-    public readonly reason: LiveModelErrorReason,
+    reason: LiveModelErrorReason,
     message: string,
-    /** The upstream HTTP status, when the failure was an HTTP answer. */
-    public readonly status: number | null = null,
+    status: number | null = null,
   ) {
     super(message);
+    this.reason = reason;
+    this.status = status;
     this.name = 'LiveModelError';
   }
 }
@@ -103,15 +107,21 @@ export async function* streamModel(options: StreamModelOptions): AsyncGenerator<
  * came first. The SDKs end a stream quietly when it is aborted, so `check()` turns that into the right error.
  */
 class StreamWatch {
+  private readonly timeoutMs: number;
+  private readonly name: string;
+  private readonly outer: AbortSignal | undefined;
   readonly controller = new AbortController();
   private ended: 'stopped' | 'timeout' | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly timeoutMs: number,
-    private readonly name: string,
-    private readonly outer: AbortSignal | undefined,
+    timeoutMs: number,
+    name: string,
+    outer: AbortSignal | undefined,
   ) {
+    this.timeoutMs = timeoutMs;
+    this.name = name;
+    this.outer = outer;
     if (outer?.aborted) this.end('stopped');
     outer?.addEventListener('abort', this.onAbort, { once: true });
     this.resume();

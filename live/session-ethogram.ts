@@ -26,9 +26,12 @@ export interface SessionEthogram {
  * code is checked without a query.
  */
 export class SessionEthograms {
+  private readonly db: Db;
   private readonly cache = new Map<string, Promise<SessionEthogram>>();
 
-  constructor(private readonly db: Db) {}
+  constructor(db: Db) {
+    this.db = db;
+  }
 
   get(versionId: string): Promise<SessionEthogram> {
     let found = this.cache.get(versionId);

@@ -197,14 +197,19 @@ async function finish(
 
 /** Saves a running import's counts at most once a second, one save at a time (progress survives a reload). */
 class ThrottledSaver {
+  private readonly ctx: Ctx;
+  private readonly id: string;
   private last = 0;
   private saving: Promise<void> = Promise.resolve();
   private pending: ImportRow | undefined;
 
   constructor(
-    private readonly ctx: Ctx,
-    private readonly id: string,
-  ) {}
+    ctx: Ctx,
+    id: string,
+  ) {
+    this.ctx = ctx;
+    this.id = id;
+  }
 
   save(state: ImportRow): void {
     this.pending = state;

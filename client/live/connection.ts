@@ -53,6 +53,9 @@ export interface ConnectionHandlers {
  * catch-up is applied first.
  */
 export class LiveConnection {
+  private readonly sessionId: string;
+  private readonly sinceSeq: () => number;
+  private readonly on: ConnectionHandlers;
   readonly outbox: Outbox;
   private socket: Socket | null = null;
   private joined = false;
@@ -63,11 +66,14 @@ export class LiveConnection {
   private stopped = false;
 
   constructor(
-    private readonly sessionId: string,
+    sessionId: string,
     userId: string,
-    private readonly sinceSeq: () => number,
-    private readonly on: ConnectionHandlers,
+    sinceSeq: () => number,
+    on: ConnectionHandlers,
   ) {
+    this.sessionId = sessionId;
+    this.sinceSeq = sinceSeq;
+    this.on = on;
     this.outbox = new Outbox(`menagerie.live.outbox.${sessionId}.${userId}`);
   }
 

@@ -20,6 +20,12 @@ type Mine = Omit<Cursor, 'sessionId'>;
  * text is never touched and offsets stay exact.
  */
 export class Cursors {
+  private readonly room: HTMLElement;
+  private readonly transcript: HTMLElement;
+  private readonly me: string;
+  private readonly send: (cursor: Mine) => void;
+  /** False in a blind session that is still open: a selection shows what its owner is about to code. */
+  private readonly shareSelection: () => boolean;
   private readonly others = new Map<string, { cursor: RemoteCursor; heardAt: number }>();
   private mine: Mine = { at: null, selection: null };
   private lastSent = '';
@@ -27,13 +33,17 @@ export class Cursors {
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    private readonly room: HTMLElement,
-    private readonly transcript: HTMLElement,
-    private readonly me: string,
-    private readonly send: (cursor: Mine) => void,
-    /** False in a blind session that is still open: a selection shows what its owner is about to code. */
-    private readonly shareSelection: () => boolean = () => true,
+    room: HTMLElement,
+    transcript: HTMLElement,
+    me: string,
+    send: (cursor: Mine) => void,
+    shareSelection: () => boolean = () => true,
   ) {
+    this.room = room;
+    this.transcript = transcript;
+    this.me = me;
+    this.send = send;
+    this.shareSelection = shareSelection;
     transcript.addEventListener('mousemove', (event) => this.update({ at: positionAtPoint(event.clientX, event.clientY) }));
     transcript.addEventListener('mouseleave', () => this.update({ at: null }));
     document.addEventListener('selectionchange', () => {

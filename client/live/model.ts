@@ -48,6 +48,7 @@ export interface Dirty {
 export const cleanDirty = (): Dirty => ({ turns: new Set(), structure: false, codes: false, comments: false, participants: false, status: false, announcements: [] });
 
 export class RoomModel {
+  readonly me: string;
   session: LiveSessionView | null = null;
   status: LiveSessionView['status'] = 'open';
   readonly turns: Turn[] = [];
@@ -60,7 +61,9 @@ export class RoomModel {
   maxSeq = 0;
   private readonly seen = new Set<number>();
 
-  constructor(readonly me: string) {}
+  constructor(me: string) {
+    this.me = me;
+  }
 
   /** The join's answer: the session as seen now, and the log after the seq asked for. */
   load(view: LiveSessionView, events: LiveEventView[], dirty: Dirty): void {

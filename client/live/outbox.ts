@@ -6,9 +6,11 @@ import type { ClientEvent } from '../../live/live-events.ts';
  * server stores an event once per id and acknowledges a repeat with the first result).
  */
 export class Outbox {
+  private readonly key: string;
   private items: ClientEvent[] = [];
 
-  constructor(private readonly key: string) {
+  constructor(key: string) {
+    this.key = key;
     try {
       const saved = JSON.parse(sessionStorage.getItem(key) ?? '[]') as unknown;
       if (Array.isArray(saved)) this.items = saved.filter((e): e is ClientEvent => typeof e === 'object' && e !== null && typeof (e as ClientEvent).id === 'string');

@@ -8,14 +8,20 @@ const HEX = /^#[0-9a-f]{6}$/i;
 
 /** The room's side panels and status lines; each method redraws one of them from the model. */
 export class Panels {
+  private readonly room: HTMLElement;
+  private readonly model: RoomModel;
+  private readonly me: string;
   private errorTimer: ReturnType<typeof setTimeout> | null = null;
   present = new Map<string, { displayName: string; role: string }>();
 
   constructor(
-    private readonly room: HTMLElement,
-    private readonly model: RoomModel,
-    private readonly me: string,
+    room: HTMLElement,
+    model: RoomModel,
+    me: string,
   ) {
+    this.room = room;
+    this.model = model;
+    this.me = me;
     // Swatches carry their colour as data (no style attributes under the CSP).
     room.querySelectorAll<HTMLElement>('.swatch[data-colour]').forEach((s) => paint(s, s.dataset.colour ?? ''));
   }

@@ -38,15 +38,23 @@ const colourOf = (b: Behaviour | undefined) => (b && HEX.test(b.colour) ? b.colo
  * being dragged) redraws wait for its release.
  */
 export class Transcript {
+  private readonly list: HTMLOListElement;
+  private readonly model: RoomModel;
+  private readonly options: TranscriptOptions;
+  private readonly afterDraw: () => void;
   private holding = false;
   private readonly waitingTurns = new Set<number>();
 
   constructor(
-    private readonly list: HTMLOListElement,
-    private readonly model: RoomModel,
-    private readonly options: TranscriptOptions,
-    private readonly afterDraw: () => void,
+    list: HTMLOListElement,
+    model: RoomModel,
+    options: TranscriptOptions,
+    afterDraw: () => void,
   ) {
+    this.list = list;
+    this.model = model;
+    this.options = options;
+    this.afterDraw = afterDraw;
     list.addEventListener('mousedown', () => (this.holding = true));
     document.addEventListener('mouseup', () => {
       if (!this.holding) return;

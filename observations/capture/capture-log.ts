@@ -63,6 +63,7 @@ export interface CaptureLogStats {
  * that have started but not finished, and `close()` at shutdown writes everything that is left.
  */
 export class CaptureLog {
+  private readonly options: CaptureLogOptions;
   private readonly queue: Pending[] = [];
   private readonly waiters: Array<() => void> = [];
   private readonly retryBaseMs: number;
@@ -78,7 +79,8 @@ export class CaptureLog {
   private closed = false;
   private readonly counts = { recorded: 0, retried: 0, dropped: 0 };
 
-  constructor(private readonly options: CaptureLogOptions) {
+  constructor(options: CaptureLogOptions) {
+    this.options = options;
     this.retryBaseMs = options.retryBaseMs ?? 200;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.writers = options.writers ?? 2;

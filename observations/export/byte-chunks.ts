@@ -5,11 +5,14 @@
  * copied once more by Buffer.concat.
  */
 export class ByteChunks {
+  private readonly size: number;
   private buffer: Buffer | null = null;
   private used = 0;
   private readonly full: Buffer[] = [];
 
-  constructor(private readonly size = 1 << 20) {}
+  constructor(size = 1 << 20) {
+    this.size = size;
+  }
 
   write(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units).

@@ -108,6 +108,7 @@ export interface ZipWriterOptions {
  * entry over 4 GiB gets a ZIP64 (8-byte) data descriptor.
  */
 export class ZipWriter {
+  private readonly sink: ByteSink;
   private offset = 0;
   private readonly entries: CentralEntry[] = [];
   private readonly dosTime: number;
@@ -116,9 +117,10 @@ export class ZipWriter {
   private readonly zip64Threshold: number;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     options: ZipWriterOptions = {},
   ) {
+    this.sink = sink;
     const date = options.date ?? new Date();
     this.dosTime = (date.getUTCHours() << 11) | (date.getUTCMinutes() << 5) | Math.floor(date.getUTCSeconds() / 2);
     this.dosDate = ((Math.max(1980, date.getUTCFullYear()) - 1980) << 9) | ((date.getUTCMonth() + 1) << 5) | date.getUTCDate();
@@ -306,6 +308,7 @@ export class ZipWriter {
  * deflated into a temporary file as they come, with their CRC-32 and size, then copied into the archive.
  */
 export class DeflateSpool {
+  readonly path: string;
   private crc = 0;
   private size = 0;
   private readonly deflate;
@@ -313,9 +316,10 @@ export class DeflateSpool {
   private compressedSize = 0;
 
   constructor(
-    readonly path: string,
+    path: string,
     level = 6,
   ) {
+    this.path = path;
     this.deflate = createDeflateRaw({ level, chunkSize: DEFLATE_CHUNK });
     this.deflate.on('error', () => {}); // surfaced through `closed`
     const file = createWriteStream(path);

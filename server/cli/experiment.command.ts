@@ -45,8 +45,10 @@ Progress goes to stderr. "menagerie experiment TECHNIQUE --help" lists a techniq
 
 /** A user error: printed as one paragraph, exit code 1 (or 2 for usage). */
 class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
     super(message);
+    this.exitCode = exitCode;
   }
 }
 

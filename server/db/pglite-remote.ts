@@ -86,12 +86,17 @@ function fromWire(wire: WireError): Error {
 
 /** An open transaction on the worker's PGlite: statements sent through it run inside it, in order. */
 export class RemoteTransaction {
+  private readonly owner: RemotePGlite;
+  private readonly txId: number;
   #closed = false;
 
   constructor(
-    private readonly owner: RemotePGlite,
-    private readonly txId: number,
-  ) {}
+    owner: RemotePGlite,
+    txId: number,
+  ) {
+    this.owner = owner;
+    this.txId = txId;
+  }
 
   get closed(): boolean {
     return this.#closed;

@@ -13,13 +13,18 @@ export function uploadTooLarge(maxBytes: number): AppError {
 
 /** Writes bytes to a new file, refusing past `maxBytes`; on any failure the file is removed. */
 class LimitedFile {
+  private readonly filePath: string;
+  private readonly maxBytes: number;
   private handle: FileHandle | undefined;
   bytes = 0;
 
   constructor(
-    private readonly filePath: string,
-    private readonly maxBytes: number,
-  ) {}
+    filePath: string,
+    maxBytes: number,
+  ) {
+    this.filePath = filePath;
+    this.maxBytes = maxBytes;
+  }
 
   async write(chunk: Buffer): Promise<void> {
     this.bytes += chunk.length;

@@ -50,6 +50,8 @@ export interface ImportQueueDeps {
  * they filed kept) and fails the waiting ones.
  */
 export class ImportQueue {
+  private readonly deps: ImportQueueDeps;
+  private readonly maxRunning: number;
   readonly events = new EventEmitter<ImportQueueEvents>();
   private readonly waiting: Job[] = [];
   private readonly running = new Map<string, Running>();
@@ -58,9 +60,11 @@ export class ImportQueue {
   private closed = false;
 
   constructor(
-    private readonly deps: ImportQueueDeps,
-    private readonly maxRunning = 2,
+    deps: ImportQueueDeps,
+    maxRunning = 2,
   ) {
+    this.deps = deps;
+    this.maxRunning = maxRunning;
     this.recovered = this.endInterrupted().catch((error: unknown) => deps.logger.error('import queue: could not end interrupted imports', { error: String(error) }));
   }
 
@@ -174,14 +178,19 @@ export class ImportQueue {
 
 /** Calls `emit` with the latest value at most once per interval (leading and trailing). */
 class Throttle<T> {
+  private readonly interval: number;
+  private readonly emit: (value: T) => void;
   private last = 0;
   private timer: NodeJS.Timeout | undefined;
   private pending: T | undefined;
 
   constructor(
-    private readonly interval: number,
-    private readonly emit: (value: T) => void,
-  ) {}
+    interval: number,
+    emit: (value: T) => void,
+  ) {
+    this.interval = interval;
+    this.emit = emit;
+  }
 
   push(value: T): void {
     this.pending = value;

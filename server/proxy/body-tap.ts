@@ -4,12 +4,15 @@
  * tapping costs an array push, not a copy.
  */
 export class BodyTap {
+  private readonly limit: number;
   private readonly chunks: Buffer[] = [];
   private kept = 0;
   /** Every byte that passed, kept or not. */
   total = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   push(chunk: Buffer): void {
     this.total += chunk.length;

@@ -3,14 +3,20 @@
  * flood is refused (with a clear error) while everyone else in the session is served as usual.
  */
 export class TokenBucket {
+  private readonly perSecond: number;
+  private readonly burst: number;
+  private readonly clock: () => number;
   private tokens: number;
   private last: number;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    private readonly clock: () => number = () => performance.now(),
+    perSecond: number,
+    burst: number,
+    clock: () => number = () => performance.now(),
   ) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.clock = clock;
     this.tokens = burst;
     this.last = clock();
   }

@@ -13,9 +13,12 @@ export interface Res<T = any> { status: number; headers: Headers; body: T; text:
  * Redirects are not followed automatically so tests can assert them.
  */
 export class WebClient {
+  readonly base: string;
   cookies = new Map<string, string>();
   csrf: string | undefined;
-  constructor(readonly base: string) {}
+  constructor(base: string) {
+    this.base = base;
+  }
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -73,7 +76,12 @@ export class WebClient {
 
 /** A JSON API client authenticated with a Bearer token (or none, for anonymous calls). */
 export class ApiClient {
-  constructor(readonly base: string, readonly token?: string) {}
+  readonly base: string;
+  readonly token?: string;
+  constructor(base: string, token?: string) {
+    this.base = base;
+    this.token = token;
+  }
 
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> {
     const res = await fetch(this.base + '/api/v1' + path, {

@@ -37,6 +37,7 @@ export interface OutgoingCapture {
 }
 
 export class CaptureSender {
+  private readonly options: CaptureSenderOptions;
   private readonly queue: OutgoingCapture[] = [];
   private inFlight = 0;
   private scheduled = false;
@@ -50,7 +51,8 @@ export class CaptureSender {
   sent = 0;
   lost = 0;
 
-  constructor(private readonly options: CaptureSenderOptions) {
+  constructor(options: CaptureSenderOptions) {
+    this.options = options;
     this.endpoint = `${options.menagerieUrl.replace(/\/+$/, '')}/api/v1/captures`;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxQueue = options.maxQueue ?? 200;

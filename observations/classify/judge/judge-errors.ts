@@ -53,13 +53,19 @@ export interface JudgeErrorDetails {
 
 /** A judge call that did not produce findings. The message says what happened and what to change; it never contains a key. */
 export class JudgeError extends Error {
+  public readonly id: JudgeErrorId;
+  public readonly retryable: boolean;
+  public readonly details: JudgeErrorDetails;
   constructor(
-    public readonly id: JudgeErrorId,
+    id: JudgeErrorId,
     message: string,
-    public readonly retryable: boolean,
-    public readonly details: JudgeErrorDetails,
+    retryable: boolean,
+    details: JudgeErrorDetails,
   ) {
     super(message);
+    this.id = id;
+    this.retryable = retryable;
+    this.details = details;
     this.name = 'JudgeError';
   }
 }

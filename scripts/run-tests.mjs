@@ -7,6 +7,8 @@
 //                                               its files spending much of their time waiting on the server)
 //   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
 //                                               never open the test database, so they ran already in the PGlite pass)
+//   MENAGERIE_TEST_DATABASE_FREE_ONLY=1         run only the files marked `@database-free` (CI's Node 24 pass: the
+//                                               command line, the engine, parsers; the full suite does not fit twice)
 //   MENAGERIE_TEST_BUNDLE=0                     run the .ts files through tsx instead of bundling them first
 //                                               (scripts/bundle-tests.mjs says why it bundles)
 import { spawnSync } from 'node:child_process';
@@ -40,8 +42,14 @@ for (const f of databaseFree) {
   }
 }
 const skipDatabaseFree = process.env.MENAGERIE_TEST_DATABASE_ONLY === '1';
-const files = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : all;
+const onlyDatabaseFree = process.env.MENAGERIE_TEST_DATABASE_FREE_ONLY === '1';
+if (skipDatabaseFree && onlyDatabaseFree) {
+  console.error('MENAGERIE_TEST_DATABASE_ONLY and MENAGERIE_TEST_DATABASE_FREE_ONLY exclude each other: set one.');
+  process.exit(2);
+}
+const files = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : onlyDatabaseFree ? databaseFree : all;
 if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);
+if (onlyDatabaseFree) console.log(`Running only the ${databaseFree.length} @database-free test files (MENAGERIE_TEST_DATABASE_FREE_ONLY=1).`);
 const env = { ...process.env };
 const concurrency = /^[1-9]$/.test(process.env.MENAGERIE_TEST_CONCURRENCY ?? '') ? Number(process.env.MENAGERIE_TEST_CONCURRENCY) : 2;
 const tmp = path.join(root, '.tmp');

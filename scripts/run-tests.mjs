@@ -64,16 +64,18 @@ if (prep.status !== 0) {
 }
 const templatePath = prep.stdout.trim().split('\n').pop();
 if (templatePath) env.MENAGERIE_TEST_TEMPLATE = templatePath;
-const bundle = process.env.MENAGERIE_TEST_BUNDLE !== '0';
-const bundleDir = bundle ? mkdtempSync(path.join(tmp, 'test-bundle-')) : undefined;
+const bundleDir = process.env.MENAGERIE_TEST_BUNDLE !== '0' ? mkdtempSync(path.join(tmp, 'test-bundle-')) : undefined;
 let runFiles = files;
-try {
-  if (bundleDir) runFiles = await bundleTests(root, files, bundleDir);
-  await stopBundler();
-} catch (error) {
-  console.error(`Could not bundle the test files: ${error.message}`);
-  rmSync(bundleDir, { recursive: true, force: true });
-  process.exit(1);
+if (bundleDir) {
+  try {
+    runFiles = await bundleTests(root, files, bundleDir);
+    await stopBundler();
+  } catch (error) {
+    console.error(`Could not bundle the test files: ${error.message}`);
+    rmSync(bundleDir, { recursive: true, force: true });
+    if (templatePath) rmSync(templatePath, { force: true });
+    process.exit(1);
+  }
 }
 console.log(`Running ${files.length} test files on ${env.MENAGERIE_TEST_DATABASE_URL ? 'a PostgreSQL server' : 'PGlite'} (Node ${process.version})`);
 

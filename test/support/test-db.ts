@@ -15,7 +15,7 @@ export async function createTestDatabase(): Promise<Database> {
   const templatePath = process.env.MENAGERIE_TEST_TEMPLATE;
   if (!templatePath) {
     // Run outside the runner (a single file): initialise and migrate from scratch.
-    const database = await openDatabase({ pglite: await RemotePGlite.create() });
+    const database = await openDatabase({ pglite: await RemotePGlite.create({ settings: TEST_PGLITE_SETTINGS }) });
     await database.migrate();
     return database;
   }
@@ -27,7 +27,7 @@ export async function createTestDatabase(): Promise<Database> {
 export const TEMPLATE_DB = 'menagerie_test_template';
 
 /** PGlite settings for test databases (see createTestDatabase). */
-export const TEST_PGLITE_SETTINGS = { shared_buffers: '16MB' };
+const TEST_PGLITE_SETTINGS = { shared_buffers: '16MB' };
 
 async function clonePostgres(serverUrl: string): Promise<Database> {
   const name = `menagerie_test_${randomBytes(6).toString('hex')}`;

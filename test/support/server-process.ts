@@ -16,8 +16,8 @@ import { openDatabase, type Database } from '../../server/db/client.ts';
 import { createLogger } from '../../server/logger.ts';
 import { prepareInstance } from '../../server/prepare-instance.ts';
 import { TEMPLATE_DB } from './test-db.ts';
+import { menagerieArgs } from './menagerie-command.ts';
 
-const bin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 
 /** A free localhost port (asked of the OS, then released for the server to take). */
 export async function freePort(): Promise<number> {
@@ -102,7 +102,7 @@ export interface ServerProcess {
 export async function startServerProcess(db: ProcessDatabase, port: number, extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...db.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', MENAGERIE_INPROCESS_WORKER: 'false', ...extraEnv };
   if (!db.env.DATABASE_URL) delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, menagerieArgs('serve'), { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -7,15 +7,15 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ApiClient } from '../support/clients.ts';
+import { menagerieArgs } from '../support/menagerie-command.ts';
 
 const run = promisify(execFile);
-const bin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'menagerie-cli-'));
 const env: NodeJS.ProcessEnv = { ...process.env, MENAGERIE_DATA_DIR: dataDir, LOG_LEVEL: 'error' };
 delete env.DATABASE_URL;
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const menagerie = (...args: string[]) => run(process.execPath, [bin, ...args], { env, timeout: 60_000 });
+const menagerie = (...args: string[]) => run(process.execPath, menagerieArgs(...args), { env, timeout: 60_000 });
 
 test('menagerie --help lists the subcommands, each with its own --help', async () => {
   const { stdout } = await menagerie('--help');
@@ -48,7 +48,7 @@ test('admin create and admin token work on a fresh data folder, and the token au
   // Serve the same data folder and use the token.
   const { spawn } = await import('node:child_process');
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = spawn(process.execPath, [bin, 'serve'], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+  const server = spawn(process.execPath, menagerieArgs('serve'), { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
   try {
     let me;
     for (let i = 0; i < 100; i++) {

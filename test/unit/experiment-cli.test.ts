@@ -4,12 +4,12 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { menagerieArgs } from '../support/menagerie-command.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
-const bin = path.join(root, 'bin/menagerie.js');
 const fixture = path.join(root, 'experiments/fixtures/gpt2');
-const menagerie = (...args: string[]) => run(process.execPath, [bin, 'experiment', ...args], { cwd: root, timeout: 120_000 });
+const menagerie = (...args: string[]) => run(process.execPath, menagerieArgs('experiment', ...args), { cwd: root, timeout: 120_000 });
 
 test('experiment generate --json prints the result document with its envelope; progress goes to stderr', async () => {
   const { stdout, stderr } = await menagerie('generate', '--model', fixture, '--prompt', 'The cat sat', '--max-new-tokens', '4', '--temperature', '1', '--seed', '7', '--json');

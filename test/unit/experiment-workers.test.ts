@@ -18,6 +18,7 @@ import { runExperiment } from '../../experiments/run-experiment.command.ts';
 import type { Database } from '../../server/db/client.ts';
 import { jobHandlers } from '../../server/jobs/job-handlers.ts';
 import { createTestDatabase } from '../support/test-db.ts';
+import { menagerieArgs } from '../support/menagerie-command.ts';
 
 /**
  * Experiment runs served by real `menagerie worker` processes on one PostgreSQL server (issue 7): a worker killed
@@ -27,7 +28,6 @@ import { createTestDatabase } from '../support/test-db.ts';
  */
 const skip = !process.env.MENAGERIE_TEST_DATABASE_URL && 'needs the PostgreSQL server (MENAGERIE_TEST_DATABASE_URL): separate worker processes share its database';
 
-const bin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 const root = mkdtempSync(path.join(tmpdir(), 'menagerie-experiment-workers-'));
 /** Runs of a few milliseconds each. */
 const tiny = path.join(root, 'tiny');
@@ -80,7 +80,7 @@ interface Worker {
 
 /** Starts `menagerie worker` on the test database and waits for its ready line (after its LISTEN is in place). */
 async function startWorker(args: string[]): Promise<Worker> {
-  const child = spawn(process.execPath, [bin, 'worker', ...args], {
+  const child = spawn(process.execPath, menagerieArgs('worker', ...args), {
     env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { menagerieArgs } from '../support/menagerie-command.ts';
 
 const run = promisify(execFile);
-const bin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'menagerie-import-cli-'));
 const env: NodeJS.ProcessEnv = { ...process.env, MENAGERIE_DATA_DIR: dataDir, LOG_LEVEL: 'error' };
 delete env.DATABASE_URL;
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const menagerie = (...args: string[]) => run(process.execPath, [bin, ...args], { env, timeout: 120_000 });
+const menagerie = (...args: string[]) => run(process.execPath, menagerieArgs(...args), { env, timeout: 120_000 });
 
 const line = (id: string, question: string) =>
   JSON.stringify({ id, model: 'llama3.1:8b', provider: 'ollama', messages: [{ role: 'user', content: question }, { role: 'assistant', content: 'Sure.' }] });

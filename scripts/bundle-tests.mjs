@@ -77,6 +77,9 @@ export async function bundleTests(root, files, outdir) {
     target: 'node20',
     keepNames: true,
     sourcemap: 'linked',
+    // Mappings only: Node reads each chunk's map as it loads it, and without the sources' text that costs a test file
+    // about 20 ms instead of 140 ms. Stack traces still name the .ts file, line and column.
+    sourcesContent: false,
     plugins: [externalPackages, keepSourceLocation(root, outdir)],
     logLevel: 'warning',
   });

@@ -7,8 +7,10 @@
 //                                               its files spending much of their time waiting on the server)
 //   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
 //                                               never open the test database, so they ran already in the PGlite pass)
-//   MENAGERIE_TEST_DATABASE_FREE_ONLY=1         run only the files marked `@database-free` (CI's Node 24 pass: the
-//                                               command line, the engine, parsers; the full suite does not fit twice)
+//   MENAGERIE_TEST_DATABASE_FREE_ONLY=1         run only the files marked `@database-free` (the command line, the
+//                                               engine, parsers: a quick check of a Node version)
+//   MENAGERIE_TEST_SKIP_BROWSER=1               skip the browser tests (test/browser/): CI's Node 24 pass, which runs the
+//                                               rest of the suite; Chromium drives the same pages in both Node 20 passes
 //   MENAGERIE_TEST_BUNDLE=0                     run the .ts files through tsx instead of bundling them first
 //                                               (scripts/bundle-tests.mjs says why it bundles)
 import { spawnSync } from 'node:child_process';
@@ -47,7 +49,11 @@ if (skipDatabaseFree && onlyDatabaseFree) {
   console.error('MENAGERIE_TEST_DATABASE_ONLY and MENAGERIE_TEST_DATABASE_FREE_ONLY exclude each other: set one.');
   process.exit(2);
 }
-const files = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : onlyDatabaseFree ? databaseFree : all;
+const skipBrowser = process.env.MENAGERIE_TEST_SKIP_BROWSER === '1';
+const isBrowserTest = (f) => f.startsWith(`test${path.sep}browser${path.sep}`);
+const selected = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : onlyDatabaseFree ? databaseFree : all;
+const files = skipBrowser ? selected.filter((f) => !isBrowserTest(f)) : selected;
+if (skipBrowser) console.log(`Not running the ${selected.length - files.length} browser test files (MENAGERIE_TEST_SKIP_BROWSER=1).`);
 if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);
 if (onlyDatabaseFree) console.log(`Running only the ${databaseFree.length} @database-free test files (MENAGERIE_TEST_DATABASE_FREE_ONLY=1).`);
 const env = { ...process.env };

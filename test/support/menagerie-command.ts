@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 /** The package's `menagerie` command (bin/menagerie.js), which tests run as a person would, in a child process. */
-export const menagerieBin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
+const menagerieBin = path.resolve(import.meta.dirname, '../../bin/menagerie.js');
 
 /**
  * Node's arguments for running it: the command and its file, after the test runner's WebAssembly setting

@@ -18,7 +18,6 @@ import { prepareInstance } from '../../server/prepare-instance.ts';
 import { TEMPLATE_DB } from './test-db.ts';
 import { menagerieArgs } from './menagerie-command.ts';
 
-
 /** A free localhost port (asked of the OS, then released for the server to take). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -36,12 +36,13 @@ export interface CaptureInfo { method: 'form' | 'api' | 'proxy' | 'sdk'; raw?: s
  */
 export async function recordObservation(ctx: Ctx, input: ObservationInput, capture: CaptureInfo): Promise<ObservationView> {
   const actor = requireUser(ctx, 'record an observation');
-  const { transcript, warnings, text, json: transcriptJson } = readTranscript(input.transcript, input.transcriptFormat);
+  const read = readTranscript(input.transcript, input.transcriptFormat);
+  const { transcript, warnings, json: transcriptJson } = read;
   const coded = await resolveCodes(ctx, input.codes);
 
   const id = randomUUID();
   const now = ctx.now();
-  const raw = capture.raw ?? text;
+  const raw = capture.raw ?? read.text;
   const rawSha256 = sha256Hex(raw);
   const tags = normaliseTags(input.tags);
   const provenance: Provenance = { ...buildProvenance(capture.method, input, systemPromptSha256(transcript)), ...capture.provenance, capture: capture.method };

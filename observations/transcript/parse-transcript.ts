@@ -94,6 +94,27 @@ export function parseTranscript(input: string, format: TranscriptFormatChoice = 
   }
 }
 
+/**
+ * Parse a transcript that arrived as JSON already parsed (an API body's `transcript` object or array): the same
+ * result as `parseTranscript(JSON.stringify(value), format)` without writing the JSON out and reading it back.
+ * Never throws.
+ */
+export function parseTranscriptValue(value: object, format: TranscriptFormatChoice = 'auto'): ParseResult {
+  // Plain text has no JSON reading; the text path says what is wrong with JSON given as `plain`.
+  if (format === 'plain') return parseTranscript(JSON.stringify(value), format);
+  try {
+    if (format === 'auto') {
+      const detected = classifyJson(value);
+      return detected ? parseJsonAs(detected, value) : failure(UNRECOGNISED_JSON_MESSAGE);
+    }
+    if (!(transcriptFormats as readonly string[]).includes(format)) return parseOrFail('', format);
+    return parseJsonAs(format, value);
+  } catch (error) {
+    if (error instanceof RangeError) return failure('The transcript is nested too deeply to read');
+    return failure(`Menagerie could not read this transcript because of an internal error (${describeThrown(error)})`);
+  }
+}
+
 function parseOrFail(input: string, format: TranscriptFormatChoice): ParseResult {
   if (typeof input !== 'string') return failure('The transcript must be text');
   if (format !== 'auto' && !(transcriptFormats as readonly string[]).includes(format)) {

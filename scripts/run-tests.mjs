@@ -9,8 +9,8 @@
 //                                               never open the test database, so they ran already in the PGlite pass)
 //   MENAGERIE_TEST_DATABASE_FREE_ONLY=1         run only the files marked `@database-free` (the command line, the
 //                                               engine, parsers: a quick check of a Node version)
-//   MENAGERIE_TEST_SKIP_BROWSER=1               skip the browser tests (test/browser/): CI's Node 24 pass, which runs the
-//                                               rest of the suite; Chromium drives the same pages in both Node 20 passes
+//   MENAGERIE_TEST_SKIP_BROWSER=1               skip the browser tests (test/browser/): CI's Node 20 PGlite pass; they
+//                                               run on the PostgreSQL server (Node 20) and on PGlite under Node 24
 //   MENAGERIE_TEST_BUNDLE=0                     run the .ts files through tsx instead of bundling them first
 //                                               (scripts/bundle-tests.mjs says why it bundles)
 import { spawnSync } from 'node:child_process';

@@ -41,7 +41,7 @@ describe('readTranscript', () => {
   });
 
   test('JSON that arrived parsed reads exactly as the same JSON given as text', () => {
-    const values: object[] = [
+    const values: (Record<string, unknown> | unknown[])[] = [
       { model: 'gpt-x', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }] },
       { system: 'Be concise.', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }, { role: 'assistant', content: [{ type: 'thinking', thinking: 'hm' }, { type: 'text', text: 'yo' }] }] },
       { format: 'menagerie', messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] },

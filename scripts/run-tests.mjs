@@ -13,6 +13,7 @@
 //                                               run on the PostgreSQL server (Node 20) and on PGlite under Node 24
 //   MENAGERIE_TEST_BUNDLE=0                     run the .ts files through tsx instead of bundling them first
 //                                               (scripts/bundle-tests.mjs says why it bundles)
+// Files marked `// @long:` (and the browser tests) start first; see below.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -52,7 +53,10 @@ if (skipDatabaseFree && onlyDatabaseFree) {
 const skipBrowser = process.env.MENAGERIE_TEST_SKIP_BROWSER === '1';
 const isBrowserTest = (f) => f.startsWith(`test${path.sep}browser${path.sep}`);
 const selected = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : onlyDatabaseFree ? databaseFree : all;
-const files = skipBrowser ? selected.filter((f) => !isBrowserTest(f)) : selected;
+// The slowest files start first (the browser tests and the files marked `// @long:`), then the rest in name order:
+// started last, a 15-35 s file would leave a core idle at the end of the pass while it finishes alone.
+const isLong = (f) => isBrowserTest(f) || /^\/\/ @long:/m.test(readFileSync(path.join(root, f), 'utf8'));
+const files = (skipBrowser ? selected.filter((f) => !isBrowserTest(f)) : selected).sort((a, b) => Number(isLong(b)) - Number(isLong(a)));
 if (skipBrowser) console.log(`Not running the ${selected.length - files.length} browser test files (MENAGERIE_TEST_SKIP_BROWSER=1).`);
 if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);
 if (onlyDatabaseFree) console.log(`Running only the ${databaseFree.length} @database-free test files (MENAGERIE_TEST_DATABASE_FREE_ONLY=1).`);

@@ -1,3 +1,4 @@
+// @long: one of the slowest files (6-35 s); the runner starts these first, so a pass does not end waiting on one.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';

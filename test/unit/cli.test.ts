@@ -1,3 +1,4 @@
+// @long: one of the slowest files (6-35 s); the runner starts these first, so a pass does not end waiting on one.
 // @database-free: this file never opens the test database, so CI runs it once (in the PGlite pass).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -37,9 +37,10 @@ const marker = /^\/\/ @database-free:/m;
 // A marked file must not reach the test database; a mistaken marker would hide it from the PostgreSQL pass.
 const usesDatabase = /startTestApp|createTestDatabase|prepareProcessDatabase|MENAGERIE_TEST_DATABASE_URL/;
 const all = (requested.length ? requested : findTests(root)).sort();
-const databaseFree = all.filter((f) => marker.test(readFileSync(path.join(root, f), 'utf8')));
+const sources = new Map(all.map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
+const databaseFree = all.filter((f) => marker.test(sources.get(f)));
 for (const f of databaseFree) {
-  if (usesDatabase.test(readFileSync(path.join(root, f), 'utf8'))) {
+  if (usesDatabase.test(sources.get(f))) {
     console.error(`${f} is marked @database-free but uses the test database: remove the marker.`);
     process.exit(1);
   }
@@ -55,7 +56,7 @@ const isBrowserTest = (f) => f.startsWith(`test${path.sep}browser${path.sep}`);
 const selected = skipDatabaseFree ? all.filter((f) => !databaseFree.includes(f)) : onlyDatabaseFree ? databaseFree : all;
 // The slowest files start first (the browser tests and the files marked `// @long:`), then the rest in name order:
 // started last, a 15-35 s file would leave a core idle at the end of the pass while it finishes alone.
-const isLong = (f) => isBrowserTest(f) || /^\/\/ @long:/m.test(readFileSync(path.join(root, f), 'utf8'));
+const isLong = (f) => isBrowserTest(f) || /^\/\/ @long:/m.test(sources.get(f));
 const files = (skipBrowser ? selected.filter((f) => !isBrowserTest(f)) : selected).sort((a, b) => Number(isLong(b)) - Number(isLong(a)));
 if (skipBrowser) console.log(`Not running the ${selected.length - files.length} browser test files (MENAGERIE_TEST_SKIP_BROWSER=1).`);
 if (skipDatabaseFree) console.log(`Not running the ${databaseFree.length} @database-free test files again (MENAGERIE_TEST_DATABASE_ONLY=1).`);

@@ -86,12 +86,7 @@ export function detectTranscriptFormat(input: string): TranscriptFormat | null {
  * Never throws: any input string yields either a transcript or an error a person can act on.
  */
 export function parseTranscript(input: string, format: TranscriptFormatChoice = 'auto'): ParseResult {
-  try {
-    return parseOrFail(input, format);
-  } catch (error) {
-    if (error instanceof RangeError) return failure('The transcript is nested too deeply to read');
-    return failure(`Menagerie could not read this transcript because of an internal error (${describeThrown(error)})`);
-  }
+  return neverThrowing(() => parseOrFail(input, format));
 }
 
 /**
@@ -102,24 +97,36 @@ export function parseTranscript(input: string, format: TranscriptFormatChoice = 
 export function parseTranscriptValue(value: object, format: TranscriptFormatChoice = 'auto'): ParseResult {
   // Plain text has no JSON reading; the text path says what is wrong with JSON given as `plain`.
   if (format === 'plain') return parseTranscript(JSON.stringify(value), format);
-  try {
+  return neverThrowing(() => {
     if (format === 'auto') {
       const detected = classifyJson(value);
       return detected ? parseJsonAs(detected, value) : failure(UNRECOGNISED_JSON_MESSAGE);
     }
-    if (!(transcriptFormats as readonly string[]).includes(format)) return parseOrFail('', format);
-    return parseJsonAs(format, value);
+    return isKnownFormat(format) ? parseJsonAs(format, value) : unknownFormat(format);
+  });
+}
+
+/** Any thrown error as a failure a person can read. */
+function neverThrowing(parse: () => ParseResult): ParseResult {
+  try {
+    return parse();
   } catch (error) {
     if (error instanceof RangeError) return failure('The transcript is nested too deeply to read');
     return failure(`Menagerie could not read this transcript because of an internal error (${describeThrown(error)})`);
   }
 }
 
+function isKnownFormat(format: TranscriptFormatChoice): format is TranscriptFormat {
+  return (transcriptFormats as readonly string[]).includes(format);
+}
+
+function unknownFormat(format: TranscriptFormatChoice): ParseResult {
+  return failure(`Unknown transcript format "${String(format)}"; expected auto, ${transcriptFormats.join(', ')}`);
+}
+
 function parseOrFail(input: string, format: TranscriptFormatChoice): ParseResult {
   if (typeof input !== 'string') return failure('The transcript must be text');
-  if (format !== 'auto' && !(transcriptFormats as readonly string[]).includes(format)) {
-    return failure(`Unknown transcript format "${String(format)}"; expected auto, ${transcriptFormats.join(', ')}`);
-  }
+  if (format !== 'auto' && !isKnownFormat(format)) return unknownFormat(format);
   const text = stripByteOrderMark(input);
   if (text.trim() === '') return failure(EMPTY_MESSAGE);
 

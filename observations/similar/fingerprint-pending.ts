@@ -1,17 +1,28 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../core/db.ts';
-import { transcriptSearchText, transcriptSearchTextSql } from '../observation-text.ts';
-import type { Transcript } from '../transcript.schema.ts';
-import { fingerprint, type Fingerprint } from './minhash.ts';
+import { SEARCH_TEXT_CAP, transcriptSearchTextSql } from '../observation-text.ts';
+import { partText, type Transcript } from '../transcript.schema.ts';
+import { fingerprint, fingerprintJoined, type Fingerprint } from './minhash.ts';
 
 /** A fingerprint as PostgreSQL int[] literals: empty arrays mean "fingerprinted, no words". */
 function arrayLiterals(print: Fingerprint | null): { signature: string; bands: string } {
   return print ? { signature: `{${print.signature.join(',')}}`, bands: `{${print.bands.join(',')}}` } : { signature: '{}', bands: '{}' };
 }
 
-/** A transcript's fingerprint: of the same text the search index reads (transcriptSearchTextSql in the database). */
+/**
+ * A transcript's fingerprint: of the same text the search index reads (transcriptSearchText here,
+ * transcriptSearchTextSql in the database), read part by part rather than joined first: on the ingestion path
+ * that string (10 KB or so per transcript) would be made only to be scanned once.
+ */
 export function transcriptFingerprint(transcript: Transcript): Fingerprint | null {
-  return fingerprint(transcriptSearchText(transcript));
+  const texts: string[] = [];
+  for (const message of transcript.messages) {
+    for (const part of message.parts) {
+      const text = partText(part);
+      if (text) texts.push(text);
+    }
+  }
+  return fingerprintJoined(texts, SEARCH_TEXT_CAP);
 }
 
 /** A fingerprint as the values of the (minhash, minhash_bands) columns of an INSERT. */

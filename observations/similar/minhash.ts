@@ -83,9 +83,12 @@ function borrowFrom(empty: number, attempt: number): number {
   return fmix32(Math.imul(empty + 1, 0x9e3779b9) ^ Math.imul(attempt, 0x85ebca6b)) >>> POSITION_BITS;
 }
 
+const FNV_OFFSET = 0x811c9dc5;
+const SHINGLE_SEED = 0x1b873593;
+
 /** FNV-1a over a word's UTF-16 code units. */
 function hashWord(word: string): number {
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
   return h;
 }
@@ -98,7 +101,7 @@ export function wordHashesOf(text: string): Int32Array {
   if (NON_ASCII.test(text)) return Int32Array.from(fingerprintWords(text), hashWord);
   const out = new Int32Array((text.length >> 1) + 1); // words are separated, so at most one per two characters
   let n = 0;
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -108,7 +111,7 @@ export function wordHashesOf(text: string): Int32Array {
       inWord = true;
     } else if (inWord) {
       out[n++] = h;
-      h = 0x811c9dc5;
+      h = FNV_OFFSET;
       inWord = false;
     }
   }
@@ -116,49 +119,127 @@ export function wordHashesOf(text: string): Int32Array {
   return out.subarray(0, n);
 }
 
+/** One step of a shingle's hash: chained through the finaliser word by word, so ("ab","c") and ("a","bc") differ. */
+function chainWords(h: number, word: number): number {
+  return fmix32(Math.imul(h ^ word, 0x01000193));
+}
+
 /** The hashes of the shingles of SHINGLE_WORDS consecutive words (of all the words, when there are fewer). */
 function shingleHashes(wordHashes: Int32Array): Int32Array {
   const count = Math.min(SHINGLE_WORDS, wordHashes.length);
   const out = new Int32Array(wordHashes.length - count + 1);
   for (let start = 0; start < out.length; start++) {
-    let h = 0x1b873593;
-    // Chained through the finaliser word by word, so the order matters and ("ab","c") and ("a","bc") differ.
-    for (let w = start; w < start + count; w++) h = fmix32(Math.imul(h ^ wordHashes[w]!, 0x01000193));
+    let h = SHINGLE_SEED;
+    for (let w = start; w < start + count; w++) h = chainWords(h, wordHashes[w]!);
     out[start] = h;
   }
   return out;
 }
 
-/** The fingerprint of a text, or null when it has no words. */
-export function fingerprint(text: string): Fingerprint | null {
-  const words = wordHashesOf(text);
-  if (words.length === 0) return null;
-  const mins = new Int32Array(SIGNATURE_SIZE);
-  const filled = new Uint8Array(SIGNATURE_SIZE);
-  // A repeated shingle lands on the same position with the same value: the minimum needs no set of them.
-  const hashes = shingleHashes(words);
-  for (let k = 0; k < hashes.length; k++) {
-    const h = hashes[k]!;
+/**
+ * Folds shingles into the 64 positions as words arrive, so a text is fingerprinted in one pass without keeping its
+ * words or shingles: each window of SHINGLE_WORDS consecutive word hashes is one shingle (a text of fewer words is
+ * one shingle of all of them). A repeated shingle lands on the same position with the same value, so the minimum
+ * needs no set of them.
+ */
+class SignatureBuilder {
+  private readonly mins = new Int32Array(SIGNATURE_SIZE);
+  private readonly filled = new Uint8Array(SIGNATURE_SIZE);
+  private words = 0;
+  private previous2 = 0;
+  private previous1 = 0;
+
+  addWord(word: number): void {
+    this.words++;
+    if (this.words >= SHINGLE_WORDS) this.addShingle(chainWords(chainWords(chainWords(SHINGLE_SEED, this.previous2), this.previous1), word));
+    this.previous2 = this.previous1;
+    this.previous1 = word;
+  }
+
+  /** The fingerprint of the words added, or null when there were none. */
+  finish(): Fingerprint | null {
+    if (this.words === 0) return null;
+    if (this.words < SHINGLE_WORDS) {
+      // Fewer words than a shingle: one shingle of them all (previous1 is the last word, previous2 the one before).
+      let h = SHINGLE_SEED;
+      if (this.words === 2) h = chainWords(h, this.previous2);
+      this.addShingle(chainWords(h, this.previous1));
+    }
+    const { mins, filled } = this;
+    for (let i = 0; i < SIGNATURE_SIZE; i++) {
+      if (filled[i] === 1) continue;
+      // At least one position is filled; the sequence reaches one quickly (a 1/64 chance per look at worst).
+      for (let attempt = 1; ; attempt++) {
+        const j = attempt <= 4096 ? borrowFrom(i, attempt) : (i + attempt) % SIGNATURE_SIZE;
+        if (filled[j] === 1) {
+          mins[i] = mins[j]!;
+          break;
+        }
+      }
+    }
+    const signature = Array.from(mins);
+    return { signature, bands: bandsOf(signature) };
+  }
+
+  private addShingle(h: number): void {
     const position = h >>> POSITION_BITS;
     const v = fmix32(h ^ VALUE_SEED);
-    if (filled[position] === 0 || v < mins[position]!) {
-      mins[position] = v;
-      filled[position] = 1;
+    if (this.filled[position] === 0 || v < this.mins[position]!) {
+      this.mins[position] = v;
+      this.filled[position] = 1;
     }
   }
-  for (let i = 0; i < SIGNATURE_SIZE; i++) {
-    if (filled[i] === 1) continue;
-    // At least one position is filled; the sequence reaches one quickly (a 1/64 chance per look at worst).
-    for (let attempt = 1; ; attempt++) {
-      const j = attempt <= 4096 ? borrowFrom(i, attempt) : (i + attempt) % SIGNATURE_SIZE;
-      if (filled[j] === 1) {
-        mins[i] = mins[j]!;
-        break;
+}
+
+/** The fingerprint of a text, or null when it has no words. */
+export function fingerprint(text: string): Fingerprint | null {
+  return fingerprintJoined([text], Infinity);
+}
+
+/**
+ * The fingerprint of `texts` joined by newlines and cut to their first `cap` characters: the same as
+ * fingerprint(texts.join('\n').slice(0, cap)), without making that string. ASCII text (most transcripts) is
+ * scanned in place, lower-casing and hashing each word as it goes (as wordHashesOf does); text with anything
+ * outside ASCII takes the general path (NFKC, Unicode words, CJK characters).
+ */
+export function fingerprintJoined(texts: readonly string[], cap: number): Fingerprint | null {
+  const builder = new SignatureBuilder();
+  let remaining = cap;
+  let h = FNV_OFFSET;
+  let inWord = false;
+  for (let t = 0; t < texts.length && remaining > 0; t++) {
+    const text = texts[t]!;
+    if (t > 0) remaining--; // the newline between texts: not a word character, so it ends a word
+    if (inWord) {
+      builder.addWord(h);
+      h = FNV_OFFSET;
+      inWord = false;
+    }
+    const end = Math.min(text.length, remaining);
+    remaining -= end;
+    for (let i = 0; i < end; i++) {
+      let c = text.charCodeAt(i);
+      if (c > 0x7f) return fingerprintGeneral(texts.join('\n').slice(0, cap));
+      if (c >= 65 && c <= 90) c += 32; // A-Z -> a-z
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        h = Math.imul(h ^ c, 0x01000193);
+        inWord = true;
+      } else if (inWord) {
+        builder.addWord(h);
+        h = FNV_OFFSET;
+        inWord = false;
       }
     }
   }
-  const signature = Array.from(mins);
-  return { signature, bands: bandsOf(signature) };
+  if (inWord) builder.addWord(h);
+  return builder.finish();
+}
+
+/** The fingerprint of any text: Unicode words as fingerprintWords finds them. */
+function fingerprintGeneral(text: string): Fingerprint | null {
+  const builder = new SignatureBuilder();
+  for (const word of fingerprintWords(text)) builder.addWord(hashWord(word));
+  return builder.finish();
 }
 
 /** The band hashes of a signature. */

@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import { noteJson } from '../core/json-text.ts';
 import type { ObservationInput } from './observation.input.ts';
 import { parseTranscript, parseTranscriptValue } from './transcript/parse-transcript.ts';
 import type { Transcript } from './transcript.schema.ts';
@@ -36,6 +37,8 @@ export function readTranscript(
     const message = 'The transcript contains a NUL character (\\u0000), which cannot be stored; remove it.';
     throw new AppError('validation_failed', message, { fields: { transcript: message } });
   }
+  // The answer to the request carries the transcript again: it reuses this text (the transcript is not changed after).
+  noteJson(result.transcript, json);
   let text = isText ? submitted : undefined;
   return {
     transcript: result.transcript,

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Ctx } from '../../core/context.ts';
 import { AppError } from '../../core/errors.ts';
+import { stringifyJson } from '../../core/json-text.ts';
 import { IDEMPOTENCY_KEY_MAX, requestFingerprint, runIdempotent, type StoredResult } from '../../core/idempotency.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { ctxOf } from './request-context.ts';
@@ -42,10 +43,11 @@ export async function sendIdempotent(
 
 /**
  * Writes a JSON result without express's ETag: a write's answer is never revalidated, and hashing every body
- * (10-20 KB for an observation) costs ingestion more CPU than anything else in sending it.
+ * (10-20 KB for an observation) costs ingestion more CPU than anything else in sending it. A transcript already
+ * written out for the INSERT is spliced in as that text (core/json-text.ts).
  */
 function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.status(status);
   res.set('Content-Type', 'application/json; charset=utf-8');
   res.set('Content-Length', String(Buffer.byteLength(text)));

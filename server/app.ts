@@ -10,6 +10,7 @@ import { FLASH_COOKIE, readCookies } from './http/cookies.ts';
 import { authenticate } from './http/middleware/authenticate.ts';
 import { csrfToken, verifyCsrf } from './http/middleware/csrf.ts';
 import { errorHandler } from './http/middleware/errors.ts';
+import { jsonBody } from './http/middleware/json-body.ts';
 import { apiRouter } from './http/routes/api.routes.ts';
 import { importUploads } from './http/routes/import-uploads.routes.ts';
 import { captureUploadBody } from './http/routes/captures.routes.ts';
@@ -77,15 +78,7 @@ export function createApp(deps: AppDeps): App {
   // Background jobs (classification...): created before the routes, which find it with jobRuntimeOf(deps).
   const jobs = createJobRuntime(deps);
 
-  app.use(
-    express.json({
-      limit: deps.config.bodyLimit,
-      type: ['application/json', 'application/*+json'],
-      verify: (req, _res, buf) => {
-        (req as Request).rawBody = buf.toString('utf8');
-      },
-    }),
-  );
+  app.use(jsonBody(deps.config.bodyLimit));
   app.use(express.urlencoded({ extended: false, limit: deps.config.bodyLimit, parameterLimit: 5000 }));
   app.use(authenticate(deps));
   app.use((req, res, next) => {

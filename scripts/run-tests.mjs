@@ -2,7 +2,7 @@
 // `npm test`: finds every *.test.ts, prepares one migrated template database for the run, and runs the files
 // with Node's test runner (each file in its own process, two at a time on these 2-core machines).
 //   MENAGERIE_TEST_DATABASE_URL=postgres://...  run against a PostgreSQL server instead of PGlite
-//   npm test -- path/to/file.test.ts ...        run only those files
+//   npm test -- path/to/file.test.ts dir/ ...   run only those files (and the test files under those folders)
 //   MENAGERIE_TEST_CONCURRENCY=N              test files run at once (default 2: one per core; CI's PostgreSQL pass uses 3,
 //                                               its files spending much of their time waiting on the server)
 //   MENAGERIE_TEST_DATABASE_ONLY=1              skip the files marked `@database-free` (CI's PostgreSQL pass: they
@@ -36,7 +36,8 @@ const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const marker = /^\/\/ @database-free:/m;
 // A marked file must not reach the test database; a mistaken marker would hide it from the PostgreSQL pass.
 const usesDatabase = /startTestApp|createTestDatabase|prepareProcessDatabase|MENAGERIE_TEST_DATABASE_URL/;
-const all = (requested.length ? requested : findTests(root)).sort();
+const expand = (arg) => (statSync(path.resolve(root, arg)).isDirectory() ? findTests(path.resolve(root, arg)) : [arg]);
+const all = [...new Set(requested.length ? requested.flatMap(expand) : findTests(root))].sort();
 const sources = new Map(all.map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
 const databaseFree = all.filter((f) => marker.test(sources.get(f)));
 for (const f of databaseFree) {

@@ -24,14 +24,15 @@ import { tagsApi } from './tags.routes.ts';
 /** The JSON API under /api/v1: one router per resource. */
 export function apiRouter(deps: AppDeps): Router {
   const router = express.Router();
+  // Before observations: `/observations/export.jsonl` is not an observation id.
+  router.use(exportsApi(deps));
+  // Observations next: express tries routes in order, and POST /observations (ingestion) is the busiest.
+  router.use(observationsApi(deps));
   router.use(accountsApi(deps));
   router.use(ethogramsApi(deps));
   router.use(ethogramEvolutionApi(deps));
   router.use(similarApi(deps));
   router.use(tagsApi(deps));
-  // Before observations: `/observations/export.jsonl` is not an observation id.
-  router.use(exportsApi(deps));
-  router.use(observationsApi(deps));
   router.use(importsApi(deps));
   router.use(capturesApi(deps));
   router.use(jobsApi(deps));

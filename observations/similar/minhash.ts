@@ -39,8 +39,6 @@ export interface Fingerprint {
 const WORD = /[\p{L}\p{M}\p{N}]+/gu;
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 
-const NON_ASCII = /[^\x00-\x7f]/;
-
 /** The words of a text as fingerprinting sees them. */
 export function fingerprintWords(text: string): string[] {
   const words: string[] = [];
@@ -93,30 +91,53 @@ function hashWord(word: string): number {
   return h;
 }
 
+/** Receives a text's word hashes in order. */
+interface WordSink {
+  addWord(word: number): void;
+}
+
 /**
- * The hashes of a text's words, in order: hashWord of each of fingerprintWords(text). ASCII text (most
- * transcripts) is scanned in place, lower-casing and hashing as it goes, without making the words' strings.
+ * Hashes the words of `texts` joined by newlines and cut to their first `cap` characters, in place: lower-casing
+ * and hashing each ASCII word as it goes, without making the words' strings (or the joined text). Returns false,
+ * part way, at the first character outside ASCII: such text needs the general path (NFKC, Unicode words, CJK).
  */
-export function wordHashesOf(text: string): Int32Array {
-  if (NON_ASCII.test(text)) return Int32Array.from(fingerprintWords(text), hashWord);
-  const out = new Int32Array((text.length >> 1) + 1); // words are separated, so at most one per two characters
-  let n = 0;
+function scanAsciiWords(texts: readonly string[], cap: number, sink: WordSink): boolean {
+  let remaining = cap;
   let h = FNV_OFFSET;
   let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32; // A-Z -> a-z
-    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-      h = Math.imul(h ^ c, 0x01000193);
-      inWord = true;
-    } else if (inWord) {
-      out[n++] = h;
+  for (let t = 0; t < texts.length && remaining > 0; t++) {
+    const text = texts[t]!;
+    if (t > 0) remaining--; // the newline between texts: not a word character, so it ends a word
+    if (inWord) {
+      sink.addWord(h);
       h = FNV_OFFSET;
       inWord = false;
     }
+    const end = Math.min(text.length, remaining);
+    remaining -= end;
+    for (let i = 0; i < end; i++) {
+      let c = text.charCodeAt(i);
+      if (c > 0x7f) return false;
+      if (c >= 65 && c <= 90) c += 32; // A-Z -> a-z
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        h = Math.imul(h ^ c, 0x01000193);
+        inWord = true;
+      } else if (inWord) {
+        sink.addWord(h);
+        h = FNV_OFFSET;
+        inWord = false;
+      }
+    }
   }
-  if (inWord) out[n++] = h;
-  return out.subarray(0, n);
+  if (inWord) sink.addWord(h);
+  return true;
+}
+
+/** The hashes of a text's words, in order: hashWord of each of fingerprintWords(text). */
+export function wordHashesOf(text: string): Int32Array {
+  const words: number[] = [];
+  const ascii = scanAsciiWords([text], Infinity, { addWord: (word) => words.push(word) });
+  return ascii ? Int32Array.from(words) : Int32Array.from(fingerprintWords(text), hashWord);
 }
 
 /** One step of a shingle's hash: chained through the finaliser word by word, so ("ab","c") and ("a","bc") differ. */
@@ -198,40 +219,11 @@ export function fingerprint(text: string): Fingerprint | null {
 
 /**
  * The fingerprint of `texts` joined by newlines and cut to their first `cap` characters: the same as
- * fingerprint(texts.join('\n').slice(0, cap)), without making that string. ASCII text (most transcripts) is
- * scanned in place, lower-casing and hashing each word as it goes (as wordHashesOf does); text with anything
- * outside ASCII takes the general path (NFKC, Unicode words, CJK characters).
+ * fingerprint(texts.join('\n').slice(0, cap)), without making that string when it is ASCII (most transcripts).
  */
 export function fingerprintJoined(texts: readonly string[], cap: number): Fingerprint | null {
   const builder = new SignatureBuilder();
-  let remaining = cap;
-  let h = FNV_OFFSET;
-  let inWord = false;
-  for (let t = 0; t < texts.length && remaining > 0; t++) {
-    const text = texts[t]!;
-    if (t > 0) remaining--; // the newline between texts: not a word character, so it ends a word
-    if (inWord) {
-      builder.addWord(h);
-      h = FNV_OFFSET;
-      inWord = false;
-    }
-    const end = Math.min(text.length, remaining);
-    remaining -= end;
-    for (let i = 0; i < end; i++) {
-      let c = text.charCodeAt(i);
-      if (c > 0x7f) return fingerprintGeneral(texts.join('\n').slice(0, cap));
-      if (c >= 65 && c <= 90) c += 32; // A-Z -> a-z
-      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-        h = Math.imul(h ^ c, 0x01000193);
-        inWord = true;
-      } else if (inWord) {
-        builder.addWord(h);
-        h = FNV_OFFSET;
-        inWord = false;
-      }
-    }
-  }
-  if (inWord) builder.addWord(h);
+  if (!scanAsciiWords(texts, cap, builder)) return fingerprintGeneral(texts.join('\n').slice(0, cap));
   return builder.finish();
 }
 

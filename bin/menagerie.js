@@ -6,5 +6,7 @@ if (!process.features.typescript) {
   const { register } = await import('tsx/esm/api');
   register();
 }
+// `serve` bounds its young generation first: it may restart itself with a flag before it loads the app.
+if (process.argv[2] === 'serve') (await import('../server/young-generation.ts')).boundYoungGeneration();
 const { runCli } = await import('../server/cli/index.ts');
 process.exitCode = await runCli(process.argv.slice(2), process.env);

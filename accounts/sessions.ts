@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { eq, lt } from 'drizzle-orm';
 import type { Db } from '../core/db.ts';
 import { sessions, users } from './account.schema.ts';
 import type { UserActor } from './actor.ts';
 
-export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+export const sha256 = (value: string) => hash('sha256', value, 'hex');
 
 /** Starts a browser session; returns the cookie value (only its hash is stored). */
 export async function createSession(db: Db, userId: string, now: Date, days: number): Promise<{ cookie: string; expiresAt: Date }> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -10,6 +10,7 @@ import { parseTranscript } from '../observations/transcript/parse-transcript.ts'
 import { transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
 import { startAppProcess } from './lib/app-process.ts';
 import { runLoad } from './lib/load.ts';
+import { cpuSince, cpuSnapshot, describeCpu } from './lib/process-stats.ts';
 import type { PgServer } from './lib/postgres-server.ts';
 import { percentile, type Figure } from './lib/stats.ts';
 import { observationPayload, rng } from './lib/transcripts.ts';
@@ -73,7 +74,9 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
   const pool = new pg.Pool({ connectionString: baseUrl, max: CONCURRENCY });
   const allRows = Array.from({ length: total }, (_, i) => rows[i % rows.length]!);
   await plainInsertRate(allRows.slice(0, 500), (t, v) => pool.query(t, v), CONCURRENCY, baseUser);
+  const baselineCpu0 = cpuSnapshot();
   const baselineRate = await plainInsertRate(allRows, (t, v) => pool.query(t, v), CONCURRENCY, baseUser);
+  const baselineCpu = cpuSince(baselineCpu0);
   await pool.end();
 
   // The app: the real server in its own process, its own database.
@@ -82,12 +85,17 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
   const request = (i: number) => ({ method: 'POST', path: '/api/v1/observations', body: bodies[i % bodies.length]!, headers: { authorization: `Bearer ${app.token}` } });
   await runLoad({ url: app.url, concurrency: CONCURRENCY, total: 1000, request, expectStatus: 201 });
   const rssIdle = app.rssMb();
+  const loadCpu0 = cpuSnapshot(app.pid);
   const load = await runLoad({ url: app.url, concurrency: CONCURRENCY, total, request, expectStatus: 201 });
+  const loadCpu = cpuSince(loadCpu0);
   if (load.errors) console.log(`  ingestion errors: ${load.errors} (statuses ${JSON.stringify(load.statuses)})`);
   const p99 = percentile(load.latenciesMs, 99);
   const rssAfter = app.rssMb();
   const lag = await searchIndexLag(dbUrl);
   console.log(`  PostgreSQL ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p50 ${percentile(load.latenciesMs, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; plain INSERT ${baselineRate.toFixed(0)}/s`);
+  // Which part is the limit: the server's main thread busy (plus waiting for a core) near 1.00 means JavaScript's
+  // one thread is; the machine near its core count means the CPU as a whole is.
+  console.log(`  cores busy (of ${availableParallelism()}) during the burst: ${describeCpu(loadCpu, true)}; during the plain INSERTs: ${describeCpu(baselineCpu, false)}`);
   return {
     dbUrl,
     appUrl: app.url,
@@ -159,9 +167,12 @@ export async function ingestionOnPglite(total: number): Promise<Figure[]> {
   const app = await startAppProcess({ MENAGERIE_DATA_DIR: dataDir });
   const request = (i: number) => ({ method: 'POST', path: '/api/v1/observations', body: bodies[i % bodies.length]!, headers: { authorization: `Bearer ${app.token}` } });
   await runLoad({ url: app.url, concurrency: CONCURRENCY, total: 300, request, expectStatus: 201 });
+  const loadCpu0 = cpuSnapshot(app.pid);
   const load = await runLoad({ url: app.url, concurrency: CONCURRENCY, total, request, expectStatus: 201 });
+  const loadCpu = cpuSince(loadCpu0);
   if (load.errors) console.log(`  PGlite ingestion errors: ${load.errors} (statuses ${JSON.stringify(load.statuses)})`);
   console.log(`  PGlite ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p99 ${percentile(load.latenciesMs, 99).toFixed(1)} ms`);
+  console.log(`  cores busy (of ${availableParallelism()}) during the burst: machine ${loadCpu.machine.toFixed(2)}, server with PGlite inside ${loadCpu.server.toFixed(2)} (main thread ${loadCpu.serverMainThread.toFixed(2)}, and ${loadCpu.serverMainThreadWaiting.toFixed(2)} waiting for a core), bench client ${loadCpu.bench.toFixed(2)}`);
   await app.stop();
   rmSync(dataDir, { recursive: true, force: true });
   return [

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { partText, type Transcript } from './transcript.schema.ts';
 
@@ -8,7 +8,8 @@ import { partText, type Transcript } from './transcript.schema.ts';
  */
 export const SEARCH_TEXT_CAP = 200_000;
 
-export const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+// One-shot (crypto.hash, Node >= 20.12): no Hash object per call; UTF-8 like update(text, 'utf8').
+export const sha256Hex = (text: string) => hash('sha256', text, 'hex');
 
 /** Every addressable text of the transcript (text, reasoning, refusals, tool calls and results), one per line, capped. */
 export function transcriptSearchText(transcript: Transcript, cap = SEARCH_TEXT_CAP): string {

@@ -66,3 +66,72 @@ export function allProcessesCpu(): Map<number, { cpu: number; ppid: number; name
   }
   return out;
 }
+
+/** CPU seconds one thread of a process has used so far (a process's main thread has the process's own id). */
+export function threadCpuSeconds(pid: number, tid = pid): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/**
+ * Seconds one thread has spent runnable but waiting for a core so far (/proc's schedstat; 0 where the kernel
+ * does not keep it).
+ */
+export function threadRunQueueSeconds(pid: number, tid = pid): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where the machine's CPU goes during a timed run: a snapshot now, and `since(snapshot)` at its end. */
+export interface CpuSplit { machine: number; bench: number; server: number; serverMainThread: number; serverMainThreadWaiting: number; postgres: number }
+
+export function cpuSnapshot(serverPid?: number) {
+  return {
+    at: process.hrtime.bigint(),
+    machine: machineCpu().busy,
+    bench: process.cpuUsage(),
+    server: serverPid ? cpuSeconds(serverPid) : 0,
+    serverMainThread: serverPid ? threadCpuSeconds(serverPid) : 0,
+    serverMainThreadWaiting: serverPid ? threadRunQueueSeconds(serverPid) : 0,
+    all: allProcessesCpu(),
+    serverPid,
+  };
+}
+
+/**
+ * Cores busy on average since the snapshot: the machine, this bench process, the server and its main thread
+ * (the one JavaScript runs on), and PostgreSQL (every process named `postgres`: a local cluster's backends and
+ * background workers; those that exited meanwhile are not seen).
+ */
+export function cpuSince(s: ReturnType<typeof cpuSnapshot>): CpuSplit {
+  const seconds = Number(process.hrtime.bigint() - s.at) / 1e9;
+  const bench = process.cpuUsage(s.bench);
+  let postgres = 0;
+  for (const [pid, { cpu, name }] of allProcessesCpu()) {
+    if (name.startsWith('postgres')) postgres += cpu - (s.all.get(pid)?.cpu ?? 0);
+  }
+  return {
+    machine: (machineCpu().busy - s.machine) / seconds,
+    bench: (bench.user + bench.system) / 1e6 / seconds,
+    server: s.serverPid ? (cpuSeconds(s.serverPid) - s.server) / seconds : 0,
+    serverMainThread: s.serverPid ? (threadCpuSeconds(s.serverPid) - s.serverMainThread) / seconds : 0,
+    serverMainThreadWaiting: s.serverPid ? (threadRunQueueSeconds(s.serverPid) - s.serverMainThreadWaiting) / seconds : 0,
+    postgres: postgres / seconds,
+  };
+}
+
+/**
+ * One line for a bench's output: `machine 1.62, server 0.87 (main thread 0.74, and 0.20 waiting for a core),
+ * PostgreSQL 0.49, bench client 0.16`. A main thread busy plus waiting near 1.00 is the limit; its waiting share
+ * is the time the other processes took the cores it could have run on.
+ */
+export function describeCpu(c: CpuSplit, withServer: boolean): string {
+  const server = withServer
+    ? `, server ${c.server.toFixed(2)} (main thread ${c.serverMainThread.toFixed(2)}, and ${c.serverMainThreadWaiting.toFixed(2)} waiting for a core)`
+    : '';
+  return `machine ${c.machine.toFixed(2)}${server}, PostgreSQL ${c.postgres.toFixed(2)}, bench client ${c.bench.toFixed(2)}`;
+}

@@ -95,7 +95,7 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
   console.log(`  PostgreSQL ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p50 ${percentile(load.latenciesMs, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; plain INSERT ${baselineRate.toFixed(0)}/s`);
   // Which part is the limit: the server's main thread busy (plus waiting for a core) near 1.00 means JavaScript's
   // one thread is; the machine near its core count means the CPU as a whole is.
-  console.log(`  cores busy (of ${availableParallelism()}) during the burst: ${describeCpu(loadCpu, true)}; during the plain INSERTs: ${describeCpu(baselineCpu, false)}`);
+  console.log(`  cores busy (of ${availableParallelism()}) during the burst: ${describeCpu(loadCpu, { server: 'server', postgres: true })}; during the plain INSERTs: ${describeCpu(baselineCpu, { postgres: true })}`);
   return {
     dbUrl,
     appUrl: app.url,
@@ -172,7 +172,7 @@ export async function ingestionOnPglite(total: number): Promise<Figure[]> {
   const loadCpu = cpuSince(loadCpu0);
   if (load.errors) console.log(`  PGlite ingestion errors: ${load.errors} (statuses ${JSON.stringify(load.statuses)})`);
   console.log(`  PGlite ingestion: ${load.count} observations in ${load.seconds.toFixed(1)} s; p99 ${percentile(load.latenciesMs, 99).toFixed(1)} ms`);
-  console.log(`  cores busy (of ${availableParallelism()}) during the burst: machine ${loadCpu.machine.toFixed(2)}, server with PGlite inside ${loadCpu.server.toFixed(2)} (main thread ${loadCpu.serverMainThread.toFixed(2)}, and ${loadCpu.serverMainThreadWaiting.toFixed(2)} waiting for a core), bench client ${loadCpu.bench.toFixed(2)}`);
+  console.log(`  cores busy (of ${availableParallelism()}) during the burst: ${describeCpu(loadCpu, { server: 'server with PGlite inside', postgres: false })}`);
   await app.stop();
   rmSync(dataDir, { recursive: true, force: true });
   return [

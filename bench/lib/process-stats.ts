@@ -12,7 +12,16 @@ export function rssMb(pid: number): number {
 
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** CPU seconds one thread of a process has used so far (a process's main thread has the process's own id). */
+export function threadCpuSeconds(pid: number, tid = pid): number {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuSeconds(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
@@ -65,13 +74,6 @@ export function allProcessesCpu(): Map<number, { cpu: number; ppid: number; name
     }
   }
   return out;
-}
-
-/** CPU seconds one thread of a process has used so far (a process's main thread has the process's own id). */
-export function threadCpuSeconds(pid: number, tid = pid): number {
-  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
 /**
@@ -127,11 +129,13 @@ export function cpuSince(s: ReturnType<typeof cpuSnapshot>): CpuSplit {
 /**
  * One line for a bench's output: `machine 1.62, server 0.87 (main thread 0.74, and 0.20 waiting for a core),
  * PostgreSQL 0.49, bench client 0.16`. A main thread busy plus waiting near 1.00 is the limit; its waiting share
- * is the time the other processes took the cores it could have run on.
+ * is the time the other processes took the cores it could have run on. `server` names the server's part (left
+ * out when no server ran); `postgres` says whether a PostgreSQL cluster's part is shown.
  */
-export function describeCpu(c: CpuSplit, withServer: boolean): string {
-  const server = withServer
-    ? `, server ${c.server.toFixed(2)} (main thread ${c.serverMainThread.toFixed(2)}, and ${c.serverMainThreadWaiting.toFixed(2)} waiting for a core)`
+export function describeCpu(c: CpuSplit, parts: { server?: string; postgres: boolean }): string {
+  const server = parts.server
+    ? `, ${parts.server} ${c.server.toFixed(2)} (main thread ${c.serverMainThread.toFixed(2)}, and ${c.serverMainThreadWaiting.toFixed(2)} waiting for a core)`
     : '';
-  return `machine ${c.machine.toFixed(2)}${server}, PostgreSQL ${c.postgres.toFixed(2)}, bench client ${c.bench.toFixed(2)}`;
+  const postgres = parts.postgres ? `, PostgreSQL ${c.postgres.toFixed(2)}` : '';
+  return `machine ${c.machine.toFixed(2)}${server}${postgres}, bench client ${c.bench.toFixed(2)}`;
 }

@@ -6,7 +6,7 @@ import { recordEvent } from '../core/history.ts';
 import { inTransaction } from '../core/db.ts';
 import { apiTokens, users } from './account.schema.ts';
 import type { UserActor } from './actor.ts';
-import { sha256 } from './sessions.ts';
+import { sha256Hex } from '../core/sha256.ts';
 
 const TOKEN_PREFIX = 'mng_';
 
@@ -15,7 +15,7 @@ export async function createApiToken(db: Db, userId: string, name: string): Prom
   const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
   const prefix = token.slice(0, 10);
   return inTransaction(db, async (tx) => {
-    const [row] = await tx.insert(apiTokens).values({ userId, name, tokenHash: sha256(token), prefix }).returning({ id: apiTokens.id });
+    const [row] = await tx.insert(apiTokens).values({ userId, name, tokenHash: sha256Hex(token), prefix }).returning({ id: apiTokens.id });
     await recordEvent(tx, { type: 'token.created', entityType: 'api_token', entityId: row!.id, actorId: userId, payload: { name, prefix } });
     return { id: row!.id, token, prefix };
   });
@@ -50,7 +50,7 @@ const TOKEN_TTL_MS = 10_000;
 const tokenCache = new Map<string, { at: number; lookup: TokenLookup & { id?: string } }>();
 
 export async function resolveApiToken(db: Db, token: string, now: Date): Promise<TokenLookup> {
-  const hash = sha256(token);
+  const hash = sha256Hex(token);
   const cached = tokenCache.get(hash);
   if (cached && now.getTime() - cached.at < TOKEN_TTL_MS) return cached.lookup;
   const [row] = await db

@@ -1,16 +1,16 @@
-import { hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { eq, lt } from 'drizzle-orm';
 import type { Db } from '../core/db.ts';
+import { sha256Hex } from '../core/sha256.ts';
 import { sessions, users } from './account.schema.ts';
 import type { UserActor } from './actor.ts';
 
-export const sha256 = (value: string) => hash('sha256', value, 'hex');
 
 /** Starts a browser session; returns the cookie value (only its hash is stored). */
 export async function createSession(db: Db, userId: string, now: Date, days: number): Promise<{ cookie: string; expiresAt: Date }> {
   const cookie = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + days * 86_400_000);
-  await db.insert(sessions).values({ idHash: sha256(cookie), userId, csrfSecret: randomBytes(24).toString('base64url'), expiresAt });
+  await db.insert(sessions).values({ idHash: sha256Hex(cookie), userId, csrfSecret: randomBytes(24).toString('base64url'), expiresAt });
   return { cookie, expiresAt };
 }
 
@@ -21,7 +21,7 @@ export type SessionLookup =
 
 /** Resolves a session cookie; slides the expiry forward when more than a day has passed since it was set. */
 export async function resolveSession(db: Db, cookie: string, now: Date, days: number): Promise<SessionLookup> {
-  const idHash = sha256(cookie);
+  const idHash = sha256Hex(cookie);
   const [row] = await db
     .select({ session: sessions, user: users })
     .from(sessions)
@@ -45,7 +45,7 @@ export async function resolveSession(db: Db, cookie: string, now: Date, days: nu
 }
 
 export async function endSession(db: Db, cookie: string): Promise<void> {
-  await db.delete(sessions).where(eq(sessions.idHash, sha256(cookie)));
+  await db.delete(sessions).where(eq(sessions.idHash, sha256Hex(cookie)));
 }
 
 /** Removes expired sessions; run at boot and from time to time. */

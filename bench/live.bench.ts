@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
-import { sha256 } from '../accounts/sessions.ts';
+import { sha256Hex } from '../core/sha256.ts';
 import { inTransaction, rowsOf, type Db } from '../core/db.ts';
 import { defaultPublishedVersion } from '../ethograms/behaviour.queries.ts';
 import type { LiveEventView, StoredPayloads, TokenPreview } from '../live/live-events.ts';
@@ -574,7 +574,7 @@ async function seed(target: TargetDb, shape: Shape, sessionBase: number): Promis
     // PGlite would take seconds of setup.
     const people = new Map<string, Person>();
     for (const r of rows) people.set(r.display_name, { id: r.id, email: r.email, name: r.display_name, token: `mng_${randomBytes(24).toString('base64url')}` });
-    const tokenRows = [...people.values()].map((p) => sql`(${p.id}::uuid, 'bench', ${sha256(p.token)}, ${p.token.slice(0, 10)})`);
+    const tokenRows = [...people.values()].map((p) => sql`(${p.id}::uuid, 'bench', ${sha256Hex(p.token)}, ${p.token.slice(0, 10)})`);
     await database.db.execute(sql`INSERT INTO api_tokens (user_id, name, token_hash, prefix) VALUES ${sql.join(tokenRows, sql`, `)}`);
     const plans = sizes.map((size, s): SessionPlan => ({
       index: s,

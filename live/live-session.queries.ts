@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { UserActor } from '../accounts/actor.ts';
-import { sha256 } from '../accounts/sessions.ts';
+import { sha256Hex } from '../core/sha256.ts';
 import { rowsOf, type Db } from '../core/db.ts';
 import { AppError, notFound } from '../core/errors.ts';
 import { can, type LiveSessionRef } from '../core/policy.ts';
@@ -102,7 +102,7 @@ export async function findInvite(db: Db, token: string): Promise<InviteLookup | 
   return rowsOf<InviteLookup>(
     await db.execute(sql`SELECT i.role, s.id AS "sessionId", s.title, s.status, u.display_name AS "ownerName", s.created_by AS "createdBy"
       FROM live_invites i JOIN live_sessions s ON s.id = i.session_id JOIN users u ON u.id = s.created_by
-      WHERE i.token_hash = ${sha256(token)} AND i.revoked_at IS NULL`),
+      WHERE i.token_hash = ${sha256Hex(token)} AND i.revoked_at IS NULL`),
   )[0];
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { UserActor } from '../accounts/actor.ts';
-import { sha256 } from '../accounts/sessions.ts';
+import { sha256Hex } from '../core/sha256.ts';
 import type { Ctx } from '../core/context.ts';
 import { inTransaction, rowsOf } from '../core/db.ts';
 import { AppError, conflict, notFound } from '../core/errors.ts';
@@ -73,7 +73,7 @@ export async function createInvite(ctx: Ctx, sessionId: string, input: unknown):
   const token = randomBytes(24).toString('base64url');
   const id = rowsOf<{ id: string }>(
     await ctx.db.execute(sql`INSERT INTO live_invites (session_id, role, token_hash, created_by, created_at)
-      VALUES (${session.id}::uuid, ${role}, ${sha256(token)}, ${actor.id}::uuid, ${ctx.now().toISOString()}::timestamptz) RETURNING id`),
+      VALUES (${session.id}::uuid, ${role}, ${sha256Hex(token)}, ${actor.id}::uuid, ${ctx.now().toISOString()}::timestamptz) RETURNING id`),
   )[0]!.id;
   return { id, token, role };
 }
@@ -103,7 +103,7 @@ export async function acceptInvite(ctx: Ctx, token: string): Promise<{ sessionId
   return inTransaction(ctx.db, async (tx) => {
     const invite = rowsOf<{ session_id: string; role: LiveRole; status: string }>(
       await tx.execute(sql`SELECT i.session_id, i.role, s.status FROM live_invites i JOIN live_sessions s ON s.id = i.session_id
-        WHERE i.token_hash = ${sha256(token)} AND i.revoked_at IS NULL`),
+        WHERE i.token_hash = ${sha256Hex(token)} AND i.revoked_at IS NULL`),
     )[0];
     if (!invite) throw notFound('That invitation (it may have been revoked)');
     if (invite.status !== 'open') throw conflict('This session has ended: nobody can join it any more.');

@@ -1,5 +1,5 @@
-import { hash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
+import { sha256Hex } from '../core/sha256.ts';
 import { partText, type Transcript } from './transcript.schema.ts';
 
 /**
@@ -8,8 +8,6 @@ import { partText, type Transcript } from './transcript.schema.ts';
  */
 export const SEARCH_TEXT_CAP = 200_000;
 
-// One-shot (crypto.hash, Node >= 20.12): no Hash object per call; UTF-8 like update(text, 'utf8').
-export const sha256Hex = (text: string) => hash('sha256', text, 'hex');
 
 /** Every addressable text of the transcript (text, reasoning, refusals, tool calls and results), one per line, capped. */
 export function transcriptSearchText(transcript: Transcript, cap = SEARCH_TEXT_CAP): string {

@@ -7,7 +7,8 @@ import { cachedDefaultVersion, publishedBehavioursByCode, type BehaviourRow, typ
 import type { ObservationInput } from './observation.input.ts';
 import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import type { Provenance } from './observation.schema.ts';
-import { headlineVectorSql, normaliseTags, sha256Hex, systemPromptSha256, textArraySql } from './observation-text.ts';
+import { sha256Hex } from '../core/sha256.ts';
+import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';

@@ -7,7 +7,8 @@ import type { ObservationPatch } from './observation.input.ts';
 import { presentObservation, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import { keepHistory, lockObservation, requireUser } from './observation-edit.ts';
 import { listCodings, observationsChanged } from './observation.queries.ts';
-import { normaliseTags, searchVectorSql, sha256Hex, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
+import { sha256Hex } from '../core/sha256.ts';
+import { normaliseTags, searchVectorSql, systemPromptSha256, textArraySql, transcriptSearchText } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { fingerprintColumnsSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
 

@@ -27,6 +27,8 @@ export function youngGenerationRestart(
 /** Restarts this process with a bounded young generation when it has none and Node can (see above); else returns. */
 export function boundYoungGeneration(): void {
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+  // Runs before the app's config exists: NODE_OPTIONS is Node's own setting, not Menagerie's, and the environment
+  // passes to the restarted process unchanged.
   const args = youngGenerationRestart(process.execArgv, process.argv, process.env.NODE_OPTIONS, typeof execve === 'function');
   if (args && execve) execve.call(process, process.execPath, args, process.env);
 }

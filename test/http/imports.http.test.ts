@@ -24,6 +24,19 @@ const JSONL = [jsonlLine('h-1', 'Is 9.11 > 9.9?'), jsonlLine('h-2', 'Capital of 
 
 const importCount = async () => rowsOf<{ n: number }>(await app.deps.db.execute(sql`SELECT count(*)::int AS n FROM imports`))[0]!.n;
 const uploads = async () => readdir(ImportQueue.uploadDir).catch(() => [] as string[]);
+/**
+ * The upload folder once the queue has let go of a finished import: the queue deletes the file just after the
+ * import's end is committed (a client can see `done` a moment before), so this waits up to 5 s for it to go.
+ */
+const uploadsAfterImportEnds = async () => {
+  const deadline = Date.now() + 5_000;
+  let files = await uploads();
+  while (files.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    files = await uploads();
+  }
+  return files;
+};
 
 describe('POST /api/v1/imports and GET /api/v1/imports/:id', () => {
   test('anonymous callers are asked to sign in and nothing is stored', async () => {
@@ -65,7 +78,7 @@ describe('POST /api/v1/imports and GET /api/v1/imports/:id', () => {
     assert.ok(rows.every((r) => r.submitted_by === actors.contributor.id));
     const events = rowsOf<{ type: string }>(await app.deps.db.execute(sql`SELECT type FROM events WHERE entity_type = 'import' AND entity_id = ${done.id} ORDER BY id`));
     assert.deepEqual(events.map((e) => e.type), ['import.created', 'import.started', 'import.finished']);
-    assert.deepEqual(await uploads(), [], 'the temporary file is deleted when the import ends');
+    assert.deepEqual(await uploadsAfterImportEnds(), [], 'the temporary file is deleted when the import ends');
 
     // The same file again: every record is a duplicate, nothing new is stored.
     const counts = await observationTableCounts(app.deps.db);

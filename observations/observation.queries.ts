@@ -666,21 +666,29 @@ function behavioursOf(observationId: SQL, extra: SQL = sql``): SQL {
  * A search snippet of `o`. ts_headline returns the document's own text: the markers are control characters
  * stripped from the document first, and the presenter turns the result into plain-text segments (never markup).
  * The snippet comes from the title and what was surprising when they match (cheap), else from the transcript's
- * start.
+ * text around the first mention of each searched word (search_snippet_source).
  */
 function headlineOf(query: SQL): SQL {
   const headlineOptions = `StartSel=${snippetMarkers.start}, StopSel=${snippetMarkers.stop}, MaxWords=35, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
   const stripMarkers = (text: SQL) => sql`translate(${text}, E'\\x02\\x03', '')`;
+  const transcriptText = sql`coalesce((
+      SELECT left(string_agg(t.value #>> '{}', E'\n'), ${SNIPPET_SOURCE_CHARS})
+      FROM jsonb_path_query(o.transcript, '$.messages[*].parts[*].text') AS t(value)), o.surprise)`;
   return sql`CASE WHEN to_tsvector('english', o.title || ' ' || o.surprise) @@ ${query}
     THEN ts_headline('english', ${stripMarkers(sql`o.title || E'\n' || o.surprise`)}, ${query}, ${headlineOptions})
-    ELSE ts_headline('english', ${stripMarkers(sql`coalesce((
-      SELECT left(string_agg(t.value #>> '{}', E'\n'), ${SNIPPET_SOURCE_CHARS})
-      FROM jsonb_path_query(o.transcript, '$.messages[*].parts[*].text') AS t(value)), o.surprise)`)}, ${query}, ${headlineOptions})
+    ELSE ts_headline('english', ${stripMarkers(sql`search_snippet_source(${transcriptText}, ${query}, ${SNIPPET_LEAD}::int, ${SNIPPET_TAIL}::int)`)}, ${query}, ${headlineOptions})
     END`;
 }
 
-/** Characters of transcript text a search snippet is cut from (ts_headline's cost grows with the text). */
+/** Characters of transcript text a search snippet is found in. */
 const SNIPPET_SOURCE_CHARS = 5_000;
+/**
+ * A transcript snippet is made from the text around each searched word's first mention, from SNIPPET_LEAD
+ * characters before it to SNIPPET_TAIL after it (a fragment is at most 35 words): see search_snippet_source in
+ * migration 0013, which cuts the time ts_headline takes by about five.
+ */
+const SNIPPET_LEAD = 150;
+const SNIPPET_TAIL = 450;
 
 function presentListRow(r: ListRow): ObservationListItem {
   const behaviours = typeof r.behaviours === 'string' ? JSON.parse(r.behaviours) : (r.behaviours ?? []);

@@ -685,7 +685,7 @@ const SNIPPET_SOURCE_CHARS = 5_000;
 /**
  * A transcript snippet is made from the text around each searched word's first mention, from SNIPPET_LEAD
  * characters before it to SNIPPET_TAIL after it (a fragment is at most 35 words): see search_snippet_source in
- * migration 0013, which cuts the time ts_headline takes by about five.
+ * migration 0013: ts_headline takes three to six times less time on a window or two than on 5,000 characters.
  */
 const SNIPPET_LEAD = 150;
 const SNIPPET_TAIL = 450;

@@ -44,6 +44,8 @@ describe('search_snippet_source (migration 0013): the text a transcript snippet 
     assert.ok(!result.includes(' … '));
     assertWholeWords(result, body);
     assert.ok(body.includes(result), 'one piece of the body, unchanged');
+    // The window starts 150 characters (25 words of six) before the mention, on a word's first letter: kept whole.
+    assert.ok(result.startsWith('w0475 '), result.slice(0, 20));
   });
 
   test('two words far apart: a window around each, in order, joined by an ellipsis', async () => {

@@ -14,11 +14,14 @@
 -- the snippet then shows fewer highlights, never wrong ones (ts_headline marks only true matches). Negated words
 -- are skipped. The whole body is returned for a phrase (its words must be adjacent, which first mentions need not
 -- be) and when no mention is found.
--- The characters of `body` from `from_char` up to (not including) `stop_char`, less a word cut at either end.
+
+-- The characters of `body` from `from_char` up to (not including) `stop_char`, less the part of a word the window
+-- cuts at either end.
 CREATE FUNCTION search_snippet_piece(body text, from_char int, stop_char int) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN stop_char <= length(body) THEN reverse(regexp_replace(reverse(p), '^\S*\s+', '')) ELSE p END
-  FROM (SELECT CASE WHEN from_char > 1 THEN regexp_replace(substr(body, from_char, stop_char - from_char), '^\S*\s+', '') ELSE substr(body, from_char, stop_char - from_char) END AS p) s
+  SELECT CASE WHEN substr(body, stop_char, 1) ~ '\S' THEN reverse(regexp_replace(reverse(p), '^\S*\s+', '')) ELSE p END
+  FROM (SELECT CASE WHEN from_char > 1 AND substr(body, from_char - 1, 1) ~ '\S' THEN regexp_replace(w, '^\S*\s+', '') ELSE w END AS p
+        FROM (SELECT substr(body, from_char, stop_char - from_char) AS w) cut) s
 $$;
 --> statement-breakpoint
 CREATE FUNCTION search_snippet_source(body text, query tsquery, lead_chars int, tail_chars int) RETURNS text

@@ -5,7 +5,6 @@ import { sha256Hex } from '../core/sha256.ts';
 import { sessions, users } from './account.schema.ts';
 import type { UserActor } from './actor.ts';
 
-
 /** Starts a browser session; returns the cookie value (only its hash is stored). */
 export async function createSession(db: Db, userId: string, now: Date, days: number): Promise<{ cookie: string; expiresAt: Date }> {
   const cookie = randomBytes(32).toString('base64url');

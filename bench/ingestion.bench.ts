@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { sha256Hex } from '../core/sha256.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { parseTranscript } from '../observations/transcript/parse-transcript.ts';
 import { transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
@@ -32,7 +32,7 @@ function baselineRow(body: string) {
   return [
     p.title, p.surprise, p.provider, p.model, p.modelVersion,
     JSON.stringify({ capture: 'api', interface: p.interface, sampling: p.sampling }),
-    p.observedAt, raw, createHash('sha256').update(raw).digest('hex'), JSON.stringify(parsed.transcript), p.tags,
+    p.observedAt, raw, sha256Hex(raw), JSON.stringify(parsed.transcript), p.tags,
   ];
 }
 

@@ -8,7 +8,6 @@ import { partText, type Transcript } from './transcript.schema.ts';
  */
 export const SEARCH_TEXT_CAP = 200_000;
 
-
 /** Every addressable text of the transcript (text, reasoning, refusals, tool calls and results), one per line, capped. */
 export function transcriptSearchText(transcript: Transcript, cap = SEARCH_TEXT_CAP): string {
   let out = '';

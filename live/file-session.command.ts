@@ -9,10 +9,10 @@ import { recordEvent } from '../core/history.ts';
 import type { ModifierSetDef } from '../ethograms/ethogram.schema.ts';
 import { codings, type Provenance } from '../observations/observation.schema.ts';
 import { sha256Hex } from '../core/sha256.ts';
-import { headlineVectorSql, systemPromptSha256, textArraySql } from '../observations/observation-text.ts';
+import { systemPromptSha256 } from '../observations/observation-text.ts';
 import { observationsChanged } from '../observations/observation.queries.ts';
 import { writeObservation } from '../observations/observation-writer.ts';
-import { fingerprintValuesSql, transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
+import { transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
 import { transcriptSchema, type Transcript, type TranscriptMessage } from '../observations/transcript.schema.ts';
 import { lockSessionForOwner } from './adjudicate-session.command.ts';
 import type { LiveEventView } from './live-events.ts';
@@ -258,15 +258,27 @@ async function writeFiledObservation(tx: Db, f: FiledObservation): Promise<void>
   const rawSha256 = sha256Hex(f.raw);
   const nowIso = f.now.toISOString();
   await writeObservation(tx, {
-    observation: sql`(
-      ${f.observationId}::uuid, ${session.title}, ${surprise}, 'members'::visibility, ${target.provider}, ${target.model},
-      ${modelVersion}, ${JSON.stringify(provenance)}::jsonb, ${new Date(session.createdAt).toISOString()}::timestamptz,
-      ${session.createdBy}::uuid, ${f.raw}, ${rawSha256}, ${JSON.stringify(transcript)}::jsonb,
-      '[]'::jsonb, ${textArraySql([LIVE_SESSION_TAG])},
-      ${headlineVectorSql(session.title, surprise)}, true,
-      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(transcriptFingerprint(transcript))})`,
+    observation: {
+      id: f.observationId,
+      title: session.title,
+      surprise,
+      visibility: 'members',
+      provider: target.provider,
+      model: target.model,
+      modelVersion,
+      provenanceJson: JSON.stringify(provenance),
+      observedAt: new Date(session.createdAt).toISOString(),
+      submittedBy: session.createdBy,
+      rawPayload: f.raw,
+      rawSha256,
+      transcriptJson: JSON.stringify(transcript),
+      evidenceLinksJson: '[]',
+      tags: [LIVE_SESSION_TAG],
+      createdAt: nowIso,
+      fingerprint: transcriptFingerprint(transcript),
+    },
     codings: [],
-    event: sql`(${f.observationId}::uuid, ${f.filedBy}::uuid, ${JSON.stringify({ title: session.title, capture: 'live-session', sessionId: session.id, rawSha256 })}::jsonb, ${nowIso}::timestamptz)`,
+    event: { actorId: f.filedBy, payloadJson: JSON.stringify({ title: session.title, capture: 'live-session', sessionId: session.id, rawSha256 }) },
   });
 }
 

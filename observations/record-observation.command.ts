@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { hasRole } from '../accounts/actor.ts';
 import type { Ctx } from '../core/context.ts';
 import { invalid, type FieldErrors } from '../core/errors.ts';
@@ -8,12 +7,12 @@ import type { ObservationInput } from './observation.input.ts';
 import { presentCoding, presentObservation, type CodingView, type ObservationRecord, type ObservationView } from './observation.presenter.ts';
 import type { Provenance } from './observation.schema.ts';
 import { sha256Hex } from '../core/sha256.ts';
-import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql } from './observation-text.ts';
+import { normaliseTags, systemPromptSha256 } from './observation-text.ts';
 import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { writeObservation } from './observation-writer.ts';
-import { fingerprintValuesSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
+import { transcriptFingerprint } from './similar/fingerprint-pending.ts';
 
 /**
  * How the observation arrived: the web form, the JSON API, or promoted from a field-log capture (`proxy`, `sdk`);
@@ -54,22 +53,30 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
   const nowIso = now.toISOString();
 
   await writeObservation(ctx.db, {
-    observation: sql`(
-      ${id}::uuid, ${input.title}, ${input.surprise}, ${input.visibility}::visibility, ${input.provider}, ${input.model},
-      ${input.modelVersion ?? null}, ${JSON.stringify(provenance)}::jsonb, ${input.observedAt.toISOString()}::timestamptz,
-      ${actor.id}::uuid, ${raw}, ${rawSha256}, ${transcriptJson}::jsonb,
-      ${JSON.stringify(input.evidenceLinks)}::jsonb, ${textArraySql(tags)},
-      ${headlineVectorSql(input.title, input.surprise)}, true,
-      ${nowIso}::timestamptz, ${nowIso}::timestamptz, ${fingerprintValuesSql(transcriptFingerprint(transcript))})`,
-    codings: codings.map(
-      (c) => sql`(${c.id}::uuid, ${id}::uuid, ${coded.version!.id}::uuid, ${c.behaviour.id}::uuid, ${actor.id}::uuid, ${codingStatus}::coding_status, ${nowIso}::timestamptz)`,
-    ),
-    event: sql`(${id}::uuid, ${actor.id}::uuid, ${JSON.stringify({
+    observation: {
+      id,
       title: input.title,
-      capture: capture.method,
-      codes: codings.map((c) => c.behaviour.code),
+      surprise: input.surprise,
+      visibility: input.visibility,
+      provider: input.provider,
+      model: input.model,
+      modelVersion: input.modelVersion ?? null,
+      provenanceJson: JSON.stringify(provenance),
+      observedAt: input.observedAt.toISOString(),
+      submittedBy: actor.id,
+      rawPayload: raw,
       rawSha256,
-    })}::jsonb, ${nowIso}::timestamptz)`,
+      transcriptJson,
+      evidenceLinksJson: JSON.stringify(input.evidenceLinks),
+      tags,
+      createdAt: nowIso,
+      fingerprint: transcriptFingerprint(transcript),
+    },
+    codings: codings.map((c) => ({ id: c.id, ethogramVersionId: coded.version!.id, behaviourId: c.behaviour.id, status: codingStatus })),
+    event: {
+      actorId: actor.id,
+      payloadJson: JSON.stringify({ title: input.title, capture: capture.method, codes: codings.map((c) => c.behaviour.code), rawSha256 }),
+    },
   });
   observationsChanged();
 

@@ -5,7 +5,7 @@ import { partText, type Transcript } from '../transcript.schema.ts';
 import { fingerprint, fingerprintJoined, type Fingerprint } from './minhash.ts';
 
 /** A fingerprint as PostgreSQL int[] literals: empty arrays mean "fingerprinted, no words". */
-function arrayLiterals(print: Fingerprint | null): { signature: string; bands: string } {
+export function fingerprintLiterals(print: Fingerprint | null): { signature: string; bands: string } {
   return print ? { signature: `{${print.signature.join(',')}}`, bands: `{${print.bands.join(',')}}` } : { signature: '{}', bands: '{}' };
 }
 
@@ -27,13 +27,13 @@ export function transcriptFingerprint(transcript: Transcript): Fingerprint | nul
 
 /** A fingerprint as the values of the (minhash, minhash_bands) columns of an INSERT. */
 export function fingerprintValuesSql(print: Fingerprint | null) {
-  const { signature, bands } = arrayLiterals(print);
+  const { signature, bands } = fingerprintLiterals(print);
   return sql`${signature}::int[], ${bands}::int[]`;
 }
 
 /** The SET clause writing a fingerprint's columns. */
 export function fingerprintColumnsSql(print: Fingerprint | null) {
-  const { signature, bands } = arrayLiterals(print);
+  const { signature, bands } = fingerprintLiterals(print);
   return sql`minhash = ${signature}::int[], minhash_bands = ${bands}::int[]`;
 }
 
@@ -55,7 +55,7 @@ export async function fingerprintPending(db: Db, batchSize = 100): Promise<numbe
   const signatures: string[] = [];
   const bands: string[] = [];
   for (const row of rows) {
-    const literals = arrayLiterals(fingerprint(row.text ?? ''));
+    const literals = fingerprintLiterals(fingerprint(row.text ?? ''));
     ids.push(row.id);
     revisions.push(Number(row.revision));
     signatures.push(literals.signature);

@@ -114,9 +114,34 @@ let lastWriteAt = 0;
 /** When this process last wrote new observations (ms since the epoch): the search indexer yields to bursts. */
 export const lastObservationWriteAt = () => lastWriteAt;
 
-/** Marks that observations were just written by another path (imports), so the search indexer yields to the burst. */
+const writtenListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` each time this process has committed new observations (the search indexer starts on them at
+ * once instead of at its next poll). Returns the function that stops the calls.
+ */
+export function onObservationsWritten(listener: () => void): () => void {
+  writtenListeners.add(listener);
+  return () => writtenListeners.delete(listener);
+}
+
+function observationsWritten(): void {
+  for (const listener of writtenListeners) {
+    try {
+      listener();
+    } catch {
+      // A listener's failure is not the write's: the observations are committed.
+    }
+  }
+}
+
+/**
+ * Marks that observations were just written (committed) by another path (imports): the search indexer yields to
+ * the burst, and starts on them.
+ */
 export function noteObservationWrite(): void {
   lastWriteAt = Date.now();
+  observationsWritten();
 }
 
 /**
@@ -128,9 +153,10 @@ export function writeObservation(db: Db, write: ObservationWrite): Promise<void>
   let batcher = batchers.get(db);
   if (!batcher) {
     batcher = new WriteBatcher(
-      (writes) => {
+      async (writes) => {
         lastWriteAt = Date.now();
-        return writeObservations(db, writes);
+        await writeObservations(db, writes);
+        observationsWritten();
       },
       { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
     );

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../core/db.ts';
 import { transcriptSearchTextSql } from './observation-text.ts';
-import { lastObservationWriteAt } from './observation-writer.ts';
+import { lastObservationWriteAt, onObservationsWritten } from './observation-writer.ts';
 import { fingerprintPending } from './similar/fingerprint-pending.ts';
 
 /** Observations written within this many milliseconds mean a burst is on. */
@@ -35,40 +35,83 @@ export interface SearchIndexer {
 }
 
 /**
- * Runs the indexer in the background (the full-text index, and the near-duplicate fingerprints): polls the (partial, usually empty) pending index every `idleMs`; while
- * there is a backlog, works in batches but rests as long as each batch took (nine times as long while
- * observations are arriving), so indexing takes at most about half of what the database can give (a tenth
- * during a burst) and ingestion keeps its pace.
+ * Whether anything waits for the indexer: transcripts to index, or rows without a fingerprint. One cheap
+ * statement (two probes of partial indexes) where the batch UPDATE, planned each time, costs an idle server more.
+ */
+export async function anythingPending(db: Db): Promise<boolean> {
+  const [row] = rowsOf<{ pending: boolean }>(
+    await db.execute(sql`SELECT EXISTS (SELECT 1 FROM observations WHERE search_pending)
+      OR EXISTS (SELECT 1 FROM observations WHERE minhash IS NULL AND deleted_at IS NULL) AS pending`),
+  );
+  return row?.pending === true;
+}
+
+/**
+ * Runs the indexer in the background (the full-text index, and the near-duplicate fingerprints).
+ * - Caught up, it asks every `idleMs` (default 1 s) whether anything is pending (`anythingPending`), and starts at
+ *   once when this process commits new observations after a quiet second: a lone submission's transcript is
+ *   searchable within moments, and rows written by other processes within `idleMs`.
+ * - While there is a backlog, it works in batches but rests as long as each batch took (nine times as long while
+ *   observations are arriving), so indexing takes at most about half of what the database can give (a tenth
+ *   during a burst) and ingestion keeps its pace. Writes during a burst do not wake it: the paced schedule
+ *   picks them up.
  */
 export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: number; onError?: (err: unknown) => void } = {}): SearchIndexer {
-  const idleMs = opts.idleMs ?? 200;
+  const idleMs = opts.idleMs ?? 1000;
+  const batchSize = opts.batchSize ?? 50;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  /** The last tick found no backlog: the next asks `anythingPending` first, and a write may wake it. */
+  let caughtUp = false;
+  let ticking = false;
+  let wokenDuringTick = false;
+  let lastWriteSeenAt = 0;
+
+  const schedule = (delay: number) => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void (running = tick()), delay);
+  };
 
   const tick = async () => {
     if (stopped) return;
+    ticking = true;
+    wokenDuringTick = false;
     let delay = idleMs;
     try {
-      const started = Date.now();
-      const indexed = await indexPendingTranscripts(db, opts.batchSize);
-      // Near-duplicate fingerprints ride along for rows stored without one (new rows carry theirs; migration 0012
-      // cleared the older scheme's), hashed in this process (observations/similar/).
-      const printed = await fingerprintPending(db, opts.batchSize);
-      if (indexed === (opts.batchSize ?? 50) || printed === (opts.batchSize ?? 50)) {
-        // While observations are arriving, index at a tenth of the database's time rather than half: the people
-        // submitting do not wait, and the backlog is not done later than it would be. Indexing is the database's
-        // work either way, so the transcripts of a 20,000-observation burst were searchable about 62 s after it
-        // began whether the indexer took a quarter (ingestion 1,660/s) or a tenth (1,830/s) during it.
-        const took = Math.max(1, Date.now() - started);
-        delay = Date.now() - lastObservationWriteAt() < BURST_MS ? 9 * took : took;
+      if (!caughtUp || (await anythingPending(db))) {
+        const started = Date.now();
+        const indexed = await indexPendingTranscripts(db, batchSize);
+        // Near-duplicate fingerprints ride along for rows stored without one (new rows carry theirs; migration 0012
+        // cleared the older scheme's), hashed in this process (observations/similar/).
+        const printed = await fingerprintPending(db, batchSize);
+        caughtUp = indexed < batchSize && printed < batchSize;
+        if (!caughtUp) {
+          // While observations are arriving, index at a tenth of the database's time rather than half: the people
+          // submitting do not wait, and the backlog is not done later than it would be. Indexing is the database's
+          // work either way, so the transcripts of a 20,000-observation burst were searchable about 62 s after it
+          // began whether the indexer took a quarter (ingestion 1,660/s) or a tenth (1,830/s) during it.
+          const took = Math.max(1, Date.now() - started);
+          delay = Date.now() - lastObservationWriteAt() < BURST_MS ? 9 * took : took;
+        }
       }
     } catch (err) {
       opts.onError?.(err);
     }
-    if (!stopped) timer = setTimeout(() => void (running = tick()), delay);
+    ticking = false;
+    schedule(caughtUp && wokenDuringTick ? 0 : delay);
   };
-  timer = setTimeout(() => void (running = tick()), 0);
+  schedule(0);
+
+  const stopListening = onObservationsWritten(() => {
+    const now = Date.now();
+    const quiet = now - lastWriteSeenAt >= BURST_MS;
+    lastWriteSeenAt = now;
+    if (!quiet || !caughtUp || stopped) return;
+    if (ticking) wokenDuringTick = true;
+    else schedule(0);
+  });
 
   return {
     async drain() {
@@ -80,6 +123,7 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
     },
     async stop() {
       stopped = true;
+      stopListening();
       clearTimeout(timer);
       await running;
     },

@@ -22,7 +22,7 @@ export interface TestApp {
 
 /** A real app on a real database, listening on a free localhost port. */
 export async function startTestApp(
-  options: { config?: Partial<Config>; loadStarter?: boolean; judgeEnv?: Record<string, string> } = {},
+  options: { config?: Partial<Config>; loadStarter?: boolean; judgeEnv?: Record<string, string>; searchIndexerIdleMs?: number } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = testConfig({ loadStarter: options.loadStarter ?? true, ...options.config });
@@ -34,7 +34,7 @@ export async function startTestApp(
   const { secret } = await prepareInstance({ db: database.db, config, logger, now });
   const deps: AppDeps = { config, db: database.db, dbKind: database.kind, now, logger, secret, judgeEnv: options.judgeEnv ?? {} };
   const app = createApp(deps);
-  const indexer: SearchIndexer = startSearchIndexer(database.db, { idleMs: 50 });
+  const indexer: SearchIndexer = startSearchIndexer(database.db, { idleMs: options.searchIndexerIdleMs ?? 50 });
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return {

@@ -98,7 +98,6 @@ export async function writeObservations(db: Db, writes: ObservationWrite[]): Pro
 const OBSERVATION_COLUMNS = `id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
   raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at, minhash, minhash_bands`;
 
-
 /**
  * Up to this many observations share a statement (a few hundred bind parameters each way below PostgreSQL's
  * 65,535), and this many statements run at once. Measured on 2 cores with 32 clients: 1 to 2 in flight gave

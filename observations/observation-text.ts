@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { sha256Hex } from '../core/sha256.ts';
+import { statementSql } from '../core/statement.ts';
 import { partText, type Transcript } from './transcript.schema.ts';
 
 /**
@@ -53,9 +54,17 @@ export function systemPromptSha256(transcript: Transcript): string | undefined {
   return texts.length > 0 ? sha256Hex(texts.join('\n')) : undefined;
 }
 
-/** The search vector of the headline fields alone (title A, what was surprising B): cheap, written at ingestion. */
+/**
+ * The search vector of the headline fields alone (title A, what was surprising B): cheap, written at ingestion.
+ * As statement text, given the placeholders that hold the title and what was surprising (core/statement.ts).
+ */
+export function headlineVectorText(titlePlaceholder: string, surprisePlaceholder: string): string {
+  return `setweight(to_tsvector('english', ${titlePlaceholder}), 'A') || setweight(to_tsvector('english', ${surprisePlaceholder}), 'B')`;
+}
+
+/** The headline search vector as Drizzle `sql`, from the same text. */
 export function headlineVectorSql(title: string, surprise: string): SQL {
-  return sql`setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${surprise}), 'B')`;
+  return statementSql(headlineVectorText('$1', '$2'), [title, surprise]);
 }
 
 /** The weighted search vector, computed by PostgreSQL: title A, what was surprising B, transcript text C. */

@@ -2,6 +2,7 @@ import { PgTransaction } from 'drizzle-orm/pg-core';
 import { executeText, Statement, textArrayLiteral } from '../core/statement.ts';
 import type { Db } from '../core/db.ts';
 import { WriteBatcher } from '../core/write-batcher.ts';
+import { headlineVectorText } from './observation-text.ts';
 import { fingerprintLiterals } from './similar/fingerprint-pending.ts';
 import type { Fingerprint } from './similar/minhash.ts';
 
@@ -62,7 +63,7 @@ export async function writeObservations(db: Db, writes: ObservationWrite[]): Pro
         `${s.param(o.modelVersion)}, ${s.param(o.provenanceJson)}::jsonb, ${s.param(o.observedAt)}::timestamptz, ${submittedBy}::uuid, ` +
         `${s.param(o.rawPayload)}, ${s.param(o.rawSha256)}, ${s.param(o.transcriptJson)}::jsonb, ${s.param(o.evidenceLinksJson)}::jsonb, ` +
         `${s.param(textArrayLiteral(o.tags))}::text[], ` +
-        `setweight(to_tsvector('english', ${title}), 'A') || setweight(to_tsvector('english', ${surprise}), 'B'), true, ` +
+        `${headlineVectorText(title, surprise)}, true, ` +
         `${at}::timestamptz, ${at}::timestamptz, ${s.param(print.signature)}::int[], ${s.param(print.bands)}::int[])`,
     );
     for (const c of oc) {

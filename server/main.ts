@@ -2,28 +2,20 @@ import { setFlagsFromString } from 'node:v8';
 import { startSearchIndexer } from '../observations/search-indexer.ts';
 import { createApp } from './app.ts';
 import { judgeEnvironment, loadConfig } from './config.ts';
-import { openDatabase } from './db/client.ts';
 import { createLogger } from './logger.ts';
-import { prepareInstance } from './prepare-instance.ts';
+import { openServedDatabase } from './open-served-database.ts';
 import { postgresRealtimeAdapter } from './realtime/postgres-adapter.ts';
 
 /**
- * Boots the server: config -> database (migrated) -> instance setup -> app and search indexer -> listen.
+ * Boots the server: config -> database (migrated, instance set up) -> app and search indexer -> listen.
  * The only reader of process.env.
  */
 export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
   boundHeapGrowth(env.NODE_OPTIONS);
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.databasePoolSize,
-    pgliteInProcess: !config.pgliteWorker,
-  });
-  await database.migrate();
   const now = () => new Date();
-  const { secret } = await prepareInstance({ db: database.db, config, logger, now });
+  const { database, secret } = await openServedDatabase({ config, logger, now });
   // Several processes on one PostgreSQL server share socket.io rooms (live sessions) through it; PGlite is one process.
   const realtimeAdapter =
     database.kind === 'postgres' && config.databaseUrl && config.realtimeAdapter === 'postgres'

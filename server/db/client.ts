@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
@@ -13,6 +13,8 @@ export const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** This open created the data folder's database (PGlite's initdb ran): false for PostgreSQL and existing folders. */
+  created: boolean;
   /** Applies committed migrations (idempotent). */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     return {
       db,
       kind: 'postgres',
+      created: false,
       migrate: () => migratePg(db as never, { migrationsFolder }),
       close: () => pool.end(),
     };
@@ -54,10 +57,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   // PGlite's modules load only when PGlite is used: a server on PostgreSQL saves their ~40 MB.
   const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([import('drizzle-orm/pglite'), import('drizzle-orm/pglite/migrator')]);
   let client = options.pglite;
+  let created = false;
   if (!client) {
     const dataDir = path.resolve(options.dataDir ?? './data');
     mkdirSync(dataDir, { recursive: true });
     const pgliteDir = path.join(dataDir, 'pglite');
+    created = !existsSync(path.join(pgliteDir, 'PG_VERSION'));
     client = options.pgliteInProcess
       ? await (await import('@electric-sql/pglite')).PGlite.create(pgliteDir)
       : await (await import('./pglite-remote.ts')).RemotePGlite.create({ dataDir: pgliteDir });
@@ -68,6 +73,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   return {
     db,
     kind: 'pglite',
+    created,
     migrate: () => migratePglite(db as never, { migrationsFolder }),
     close: () => owned.close(),
   };

@@ -46,6 +46,25 @@ export interface LabelModel {
   bias: number;
 }
 
+/**
+ * A LabelModel as a class, not an object literal: the intercept must not be a number field V8 updates in place, which
+ * Node 24 was seen to share between the objects one literal made (see FittedModel in logistic-regression.ts).
+ */
+class FittedLabel implements LabelModel {
+  label: string;
+  positives: number;
+  negatives: number;
+  weights: Float32Array;
+  bias: number;
+  constructor(fields: LabelModel) {
+    this.label = fields.label;
+    this.positives = fields.positives;
+    this.negatives = fields.negatives;
+    this.weights = fields.weights;
+    this.bias = fields.bias;
+  }
+}
+
 export interface OfflineModel {
   format: typeof MODEL_FORMAT;
   version: 1;
@@ -90,7 +109,7 @@ export function train(examples: readonly TrainingExample[], options: TrainOption
     const positives = positive.reduce((s, v) => s + v, 0);
     if (positives === examples.length) {
       // Every example has it: nothing to discriminate; predict the (add-one smoothed) base rate.
-      constant.push({ label, positives, negatives: 0, weights: new Float32Array(vocabulary.terms.length), bias: Math.log(positives + 1) });
+      constant.push(new FittedLabel({ label, positives, negatives: 0, weights: new Float32Array(vocabulary.terms.length), bias: Math.log(positives + 1) }));
       continue;
     }
     const featureScale = training.featureWeighting === 'nb-log-ratio' ? nbLogCountRatios(matrix, positive, documentFrequency) : undefined;
@@ -99,7 +118,7 @@ export function train(examples: readonly TrainingExample[], options: TrainOption
   const fitted = trainOneVsRest(matrix, problems, training);
   const labels = [
     ...constant,
-    ...problems.map((p, k): LabelModel => ({ label: p.label, positives: p.positives, negatives: examples.length - p.positives, weights: Float32Array.from(fitted[k]!.weights), bias: fitted[k]!.bias })),
+    ...problems.map((p, k) => new FittedLabel({ label: p.label, positives: p.positives, negatives: examples.length - p.positives, weights: Float32Array.from(fitted[k]!.weights), bias: fitted[k]!.bias })),
   ].sort((a, b) => (a.label < b.label ? -1 : 1));
   return { format: MODEL_FORMAT, version: 1, features, training: { ...training, examples: examples.length }, vocabulary, labels };
 }
@@ -227,6 +246,6 @@ export function modelFromJson(json: unknown): OfflineModel {
     features: doc.features as FeatureOptions,
     training: doc.training,
     vocabulary: { terms, idf: float32FromBase64(doc.idf, terms.length, 'idf values'), lookup: termLookup(terms) },
-    labels: doc.labels.map((l) => ({ ...l, weights: float32FromBase64(l.weights, terms.length, `weights for ${l.label}`) })),
+    labels: doc.labels.map((l) => new FittedLabel({ ...l, weights: float32FromBase64(l.weights, terms.length, `weights for ${l.label}`) })),
   };
 }

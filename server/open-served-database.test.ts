@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { rowsOf, type Db } from '../core/db.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { openServedDatabase } from './open-served-database.ts';
@@ -15,10 +16,8 @@ after(() => rmSync(dataDir, { recursive: true, force: true }));
 const config = loadConfig({ MENAGERIE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
 const boot = () => openServedDatabase({ config, logger: createLogger('silent'), now: () => new Date() });
 
-async function storedSecret(db: Awaited<ReturnType<typeof boot>>['database']['db']): Promise<string> {
-  const rows = (await db.execute(sql`SELECT value #>> '{}' AS value FROM settings WHERE key = 'secret'`)) as unknown as { rows?: { value: string }[] } | { value: string }[];
-  const list = Array.isArray(rows) ? rows : rows.rows!;
-  return list[0]!.value;
+async function storedSecret(db: Db): Promise<string> {
+  return rowsOf<{ value: string }>(await db.execute(sql`SELECT value #>> '{}' AS value FROM settings WHERE key = 'secret'`))[0]!.value;
 }
 
 test('a first start creates and prepares the data folder, then serves a fresh handle that gave back initialisation memory', async () => {
@@ -30,8 +29,8 @@ test('a first start creates and prepares the data folder, then serves a fresh ha
     const settled = process.memoryUsage().rss;
     assert.equal(database.kind, 'pglite');
     assert.equal(database.created, false, 'the served handle is a reopening of the folder, not the one that created it');
-    const behaviours = (await database.db.execute(sql`SELECT count(*)::int AS n FROM behaviours`)) as unknown as { rows: { n: number }[] };
-    assert.ok(behaviours.rows[0]!.n >= 30, `the starter ethogram is there on the reopened database (${behaviours.rows[0]!.n} behaviours)`);
+    const [behaviours] = rowsOf<{ n: number }>(await database.db.execute(sql`SELECT count(*)::int AS n FROM behaviours`));
+    assert.ok(behaviours!.n >= 30, `the starter ethogram is there on the reopened database (${behaviours!.n} behaviours)`);
     assert.equal(await storedSecret(database.db), secret, 'the generated secret was kept in the folder');
     // initdb, the migrations and the starter ethogram grow the first worker's WebAssembly memory by about 400 MB
     // here; closing that worker returns it.

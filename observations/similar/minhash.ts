@@ -169,12 +169,18 @@ class SignatureBuilder {
   private words = 0;
   private previous2 = 0;
   private previous1 = 0;
+  /** chainWords(SHINGLE_SEED, previous1), kept so each word starts a shingle's chain once, not once per shingle. */
+  private seeded1 = 0;
+  /** chainWords(SHINGLE_SEED, previous2). */
+  private seeded2 = 0;
 
   addWord(word: number): void {
     this.words++;
-    if (this.words >= SHINGLE_WORDS) this.addShingle(chainWords(chainWords(chainWords(SHINGLE_SEED, this.previous2), this.previous1), word));
+    if (this.words >= SHINGLE_WORDS) this.addShingle(chainWords(chainWords(this.seeded2, this.previous1), word));
     this.previous2 = this.previous1;
+    this.seeded2 = this.seeded1;
     this.previous1 = word;
+    this.seeded1 = chainWords(SHINGLE_SEED, word);
   }
 
   /** The fingerprint of the words added, or null when there were none. */

@@ -104,7 +104,7 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
     figures: [
       { name: 'ingest rate (PostgreSQL)', value: load.rate, unit: 'obs/s', baselineName: 'plain pg INSERT', baseline: baselineRate, target: '>= 1000/s and >= 0.40 x baseline', pass: load.rate >= 1000 && load.rate >= 0.4 * baselineRate && load.errors === 0 },
       { name: 'ingest p99 latency (PostgreSQL)', value: p99, unit: 'ms', baselineName: 'p50 same run', baseline: percentile(load.latenciesMs, 50), target: '< 100 ms', pass: p99 < 100 },
-      { name: 'transcripts searchable after the burst', value: lag, unit: 's', baselineName: 'ingestion run', baseline: load.seconds, target: '(no target: indexing lag)', pass: true },
+      { name: 'transcripts searchable and fingerprinted after the burst', value: lag, unit: 's', baselineName: 'ingestion run', baseline: load.seconds, target: '(no target: indexing lag)', pass: true },
       { name: 'server RSS after ingestion', value: rssAfter, unit: 'MB', baselineName: 'RSS after warm-up', baseline: rssIdle, target: '< 300 MB', pass: rssAfter < 300 },
       fingerprintCost(bodies),
     ],
@@ -112,8 +112,8 @@ export async function ingestionOnPostgres(server: PgServer, total: number): Prom
 }
 
 /**
- * What the near-duplicate fingerprint adds to recording one observation (it is computed on the request path):
- * microseconds per transcript of the bench's bodies, beside parsing the same transcript, which the path does anyway.
+ * What the near-duplicate fingerprint costs the search indexer, which fingerprints each new transcript as it indexes
+ * it: microseconds per transcript of the bench's bodies, beside parsing the same transcript (which recording does).
  */
 function fingerprintCost(bodies: string[]): Figure {
   const texts = bodies.map((b) => {
@@ -136,15 +136,15 @@ function fingerprintCost(bodies: string[]): Figure {
   let i = 0;
   const printing = time(() => transcriptFingerprint(transcripts[i++ % transcripts.length]!));
   console.log(`  near-duplicate fingerprint: ${printing.toFixed(0)} µs per transcript (parsing it: ${parsing.toFixed(0)} µs), over ${texts.length} transcripts of 2-20 KB`);
-  return { name: 'fingerprint per transcript (2-20 KB)', value: printing, unit: 'µs', baselineName: 'parsing the transcript', baseline: parsing, target: '(no target: cost on the request path)', pass: true };
+  return { name: 'fingerprint per transcript (2-20 KB)', value: printing, unit: 'µs', baselineName: 'parsing the transcript', baseline: parsing, target: '(no target: the indexer\'s cost)', pass: true };
 }
 
-/** Seconds from the end of an ingestion burst until the search indexer has caught up (no transcript pending). */
+/** Seconds from the end of an ingestion burst until the search indexer has caught up (no transcript waiting for the index or a fingerprint). */
 async function searchIndexLag(dbUrl: string): Promise<number> {
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   const t0 = Date.now();
-  while ((await c.query<{ n: number }>('select count(*)::int as n from observations where search_pending')).rows[0]!.n > 0) {
+  while ((await c.query<{ n: number }>('select count(*)::int as n from observations where search_pending or (minhash is null and deleted_at is null)')).rows[0]!.n > 0) {
     await new Promise((r) => setTimeout(r, 100));
   }
   await c.end();

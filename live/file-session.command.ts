@@ -12,7 +12,6 @@ import { sha256Hex } from '../core/sha256.ts';
 import { systemPromptSha256 } from '../observations/observation-text.ts';
 import { observationsChanged } from '../observations/observation.queries.ts';
 import { writeObservation } from '../observations/observation-writer.ts';
-import { transcriptFingerprint } from '../observations/similar/fingerprint-pending.ts';
 import { transcriptSchema, type Transcript, type TranscriptMessage } from '../observations/transcript.schema.ts';
 import { lockSessionForOwner } from './adjudicate-session.command.ts';
 import type { LiveEventView } from './live-events.ts';
@@ -275,7 +274,6 @@ async function writeFiledObservation(tx: Db, f: FiledObservation): Promise<void>
       evidenceLinksJson: '[]',
       tags: [LIVE_SESSION_TAG],
       createdAt: nowIso,
-      fingerprint: transcriptFingerprint(transcript),
     },
     codings: [],
     event: { actorId: f.filedBy, payloadJson: JSON.stringify({ title: session.title, capture: 'live-session', sessionId: session.id, rawSha256 }) },

@@ -202,8 +202,14 @@ describe('filing a live session', () => {
     assert.equal(obs.submitted_by, owner.id);
     assert.equal(new Date(obs.observed_at).toISOString(), new Date(session.created_at).toISOString());
     assert.deepEqual(obs.tags, ['live-session']);
-    // Written with its near-duplicate fingerprint, as every recorded observation is.
-    assert.deepEqual(obs.minhash?.map(Number), fingerprint(transcriptSearchText(obs.transcript))!.signature);
+    // Fingerprinted for near-duplicate detection by the search indexer, with its transcript's search text, as
+    // every recorded observation is.
+    await app.drainSearchIndex();
+    const printed = rowsOf<{ minhash: number[] | null; search_pending: boolean }>(
+      await db.execute(sql`SELECT minhash, search_pending FROM observations WHERE id = ${filed.observationId}::uuid`),
+    )[0]!;
+    assert.equal(printed.search_pending, false);
+    assert.deepEqual(printed.minhash?.map(Number), fingerprint(transcriptSearchText(obs.transcript))!.signature);
     assert.equal(obs.provenance.capture, 'live-session');
     assert.equal(obs.provenance.sessionId, s.id);
     assert.equal(obs.provenance.systemPromptSha256, createHash('sha256').update('Be brief.').digest('hex'));

@@ -9,7 +9,6 @@ import { importFormatLabels, importRecords, type ImportFormat, type ImportProven
 import { observationInputSchema } from './observation.input.ts';
 import { requireUser } from './observation-edit.ts';
 import { headlineVectorSql, normaliseTags, systemPromptSha256, textArraySql } from './observation-text.ts';
-import { fingerprintValuesSql, transcriptFingerprint } from './similar/fingerprint-pending.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { noteObservationWrite } from './observation-writer.ts';
 
@@ -300,13 +299,12 @@ function prepareRecord(ctx: Ctx, actorId: string, record: ImportedRecord, import
   };
   const statement = sql`WITH inserted AS (
       INSERT INTO observations (id, title, surprise, visibility, provider, model, model_version, tags, provenance, observed_at, submitted_by,
-        raw_payload, raw_sha256, transcript, search, search_pending, created_at, updated_at, minhash, minhash_bands)
+        raw_payload, raw_sha256, transcript, search, search_pending, created_at, updated_at)
       SELECT ${id}::uuid, ${fields.title}::text, ${surprise}::text, 'members'::visibility, ${fields.provider}::text, ${fields.model}::text,
         ${fields.modelVersion ?? null}::text, ${textArraySql(normaliseTags(fields.tags))},
         ${JSON.stringify(provenance)}::jsonb, ${observedAt}::timestamptz, ${actorId}::uuid,
         ${record.raw}::text, ${record.rawSha256}::text, ${transcriptJson}::jsonb,
-        ${headlineVectorSql(fields.title, surprise)}, true, ${nowIso}::timestamptz, ${nowIso}::timestamptz,
-        ${fingerprintValuesSql(transcriptFingerprint(record.transcript))}
+        ${headlineVectorSql(fields.title, surprise)}, true, ${nowIso}::timestamptz, ${nowIso}::timestamptz
       ON CONFLICT (raw_sha256) WHERE deleted_at IS NULL AND (provenance->>'capture') = 'import' DO NOTHING
       RETURNING id)
     INSERT INTO events (type, entity_type, entity_id, actor_id, payload, at)

@@ -120,10 +120,11 @@ describe('importObservations', () => {
     await writeFile(file, chatgptExport());
     const summary = await importObservations(ctx, { path: file });
     assert.deepEqual({ imported: summary.imported, duplicates: summary.duplicates, failed: summary.failed }, { imported: 2, duplicates: 0, failed: [] });
+    // Each is indexed and fingerprinted for near-duplicate detection by the search indexer, as new observations are.
+    await app.drainSearchIndex();
     const rows = rowsOf<{ title: string; provenance: Record<string, unknown>; transcript: Transcript; minhash: number[] | null }>(
       await app.deps.db.execute(sql`SELECT title, provenance, transcript, minhash FROM observations WHERE provenance->>'sourceFormat' = 'chatgpt-export' ORDER BY title`),
     );
-    // Each is written with its near-duplicate fingerprint (the indexer need not rewrite the row to add it).
     for (const r of rows) assert.deepEqual(r.minhash?.map(Number), fingerprint(transcriptSearchText(r.transcript))!.signature, r.title);
     assert.deepEqual(rows.map((r) => [r.title, r.provenance.conversationId ?? r.provenance.recordId, r.transcript.messages.length]), [
       ['Flattery', 'conv-a', 2],

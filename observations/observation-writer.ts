@@ -3,14 +3,13 @@ import { executeText, Statement, textArrayLiteral } from '../core/statement.ts';
 import type { Db } from '../core/db.ts';
 import { WriteBatcher } from '../core/write-batcher.ts';
 import { headlineVectorText } from './observation-text.ts';
-import { fingerprintLiterals } from './similar/fingerprint-pending.ts';
-import type { Fingerprint } from './similar/minhash.ts';
 
 /**
  * One new observation as the values it writes: the observation row, one whole-observation coding per behaviour
  * (method `manual`, coded by `submittedBy`), and its `observation.recorded` event. JSON columns arrive as JSON
  * text, times as ISO strings; the row's created_at and updated_at, its codings' and its event's time are all
- * `createdAt`.
+ * `createdAt`. The row waits for the search indexer (`search_pending`), which adds its transcript's text to the
+ * search vector and its near-duplicate fingerprint (observations/search-indexer.ts).
  */
 export interface ObservationWrite {
   observation: {
@@ -30,7 +29,6 @@ export interface ObservationWrite {
     evidenceLinksJson: string;
     tags: readonly string[];
     createdAt: string;
-    fingerprint: Fingerprint | null;
   };
   codings: { id: string; ethogramVersionId: string; behaviourId: string; status: 'accepted' | 'proposed' }[];
   event: { actorId: string; payloadJson: string };
@@ -57,14 +55,13 @@ export async function writeObservations(db: Db, writes: ObservationWrite[]): Pro
     const surprise = s.param(o.surprise);
     const submittedBy = s.param(o.submittedBy);
     const at = s.param(o.createdAt);
-    const print = fingerprintLiterals(o.fingerprint);
     rows.push(
       `(${id}::uuid, ${title}, ${surprise}, ${s.param(o.visibility)}::visibility, ${s.param(o.provider)}, ${s.param(o.model)}, ` +
         `${s.param(o.modelVersion)}, ${s.param(o.provenanceJson)}::jsonb, ${s.param(o.observedAt)}::timestamptz, ${submittedBy}::uuid, ` +
         `${s.param(o.rawPayload)}, ${s.param(o.rawSha256)}, ${s.param(o.transcriptJson)}::jsonb, ${s.param(o.evidenceLinksJson)}::jsonb, ` +
         `${s.param(textArrayLiteral(o.tags))}::text[], ` +
         `${headlineVectorText(title, surprise)}, true, ` +
-        `${at}::timestamptz, ${at}::timestamptz, ${s.param(print.signature)}::int[], ${s.param(print.bands)}::int[])`,
+        `${at}::timestamptz, ${at}::timestamptz)`,
     );
     for (const c of oc) {
       codings.push(
@@ -97,7 +94,7 @@ export async function writeObservations(db: Db, writes: ObservationWrite[]): Pro
 }
 
 const OBSERVATION_COLUMNS = `id, title, surprise, visibility, provider, model, model_version, provenance, observed_at, submitted_by,
-  raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at, minhash, minhash_bands`;
+  raw_payload, raw_sha256, transcript, evidence_links, tags, search, search_pending, created_at, updated_at`;
 
 /**
  * Up to this many observations share a statement (a few hundred bind parameters each way below PostgreSQL's

@@ -12,7 +12,6 @@ import { readTranscript } from './read-transcript.ts';
 import { requireUser } from './observation-edit.ts';
 import { observationsChanged } from './observation.queries.ts';
 import { writeObservation } from './observation-writer.ts';
-import { transcriptFingerprint } from './similar/fingerprint-pending.ts';
 
 /**
  * How the observation arrived: the web form, the JSON API, or promoted from a field-log capture (`proxy`, `sdk`);
@@ -26,10 +25,10 @@ export interface CaptureInfo { method: 'form' | 'api' | 'proxy' | 'sdk'; raw?: s
  * keeps the raw payload with its sha256, the provenance, the search vector, the tags, one whole-observation
  * coding per code and the event.
  *
- * The transcript's text joins the search vector a moment later, through the search indexer: to_tsvector over a
- * 10 KB transcript is most of what a row costs PostgreSQL, and it need not delay the answer. Its near-duplicate
- * fingerprint is written with the row: the parsed transcript is at hand here, whereas the indexer would read the
- * text back and rewrite the row (a second row version and index entries) to add it.
+ * The transcript's text joins the search vector a moment later, with its near-duplicate fingerprint, through the
+ * search indexer (one UPDATE for both): to_tsvector over a 10 KB transcript is most of what a row costs
+ * PostgreSQL, fingerprinting it was about an eighth of the ingestion rate, and neither need delay the answer.
+ * An idle indexer starts on them as soon as the row is committed.
  * This is the ingestion hot path, so everything is written by ONE statement (an INSERT with data-modifying
  * CTEs, atomic like a transaction, in one round trip), shared with the observations recorded at the same time
  * (see observation-writer.ts); nothing is read back, and the ethogram lookups are cached.
@@ -70,7 +69,6 @@ export async function recordObservation(ctx: Ctx, input: ObservationInput, captu
       evidenceLinksJson: JSON.stringify(input.evidenceLinks),
       tags,
       createdAt: nowIso,
-      fingerprint: transcriptFingerprint(transcript),
     },
     codings: codings.map((c) => ({ id: c.id, ethogramVersionId: coded.version!.id, behaviourId: c.behaviour.id, status: codingStatus })),
     event: {

@@ -1,31 +1,64 @@
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../core/db.ts';
+import { inTransaction, rowsOf, type Db } from '../core/db.ts';
 import { transcriptSearchTextSql } from './observation-text.ts';
 import { lastObservationWriteAt, onObservationsWritten } from './observation-writer.ts';
-import { fingerprintPending } from './similar/fingerprint-pending.ts';
+import { fingerprintLiterals, fingerprintPending } from './similar/fingerprint-pending.ts';
+import { fingerprint } from './similar/minhash.ts';
 
 /** Observations written within this many milliseconds mean a burst is on. */
 const BURST_MS = 1000;
 
 /**
- * Adds pending transcripts to the full-text index, oldest first, in one statement per batch. Rows are claimed
- * with FOR UPDATE SKIP LOCKED, so several server processes can index side by side without doing work twice.
- * `wait` claims with a plain FOR UPDATE instead: rows another indexer holds are waited for (and then skipped,
- * being indexed), so when it returns 0 nothing is pending, not merely claimed by someone else (drain needs that).
- * Returns how many observations it indexed.
+ * Adds pending transcripts to the full-text index, oldest first, and fingerprints them for near-duplicate detection
+ * (those written without a fingerprint, as new observations are), in one UPDATE per batch: the row gets one new
+ * version for both. Rows are claimed with FOR UPDATE SKIP LOCKED, so several server processes can index side by side
+ * without doing work twice. `wait` claims with a plain FOR UPDATE instead: rows another indexer holds are waited for
+ * (and then skipped, being indexed), so when it returns 0 nothing is pending, not merely claimed by someone else
+ * (drain needs that). Returns how many observations it indexed.
+ *
+ * Both are left out of recording an observation, whose answer need not wait for them: to_tsvector over a 10 KB
+ * transcript is most of what a row costs PostgreSQL, and fingerprinting it took about an eighth of the ingestion
+ * rate on 2 cores (bench/ingestion.bench.ts). The text is extracted where it lies (transcriptSearchTextSql); only
+ * the rows still to fingerprint send it here, where it is hashed (observations/similar/), and back with their
+ * fingerprint for the search vector: extracting it again cost PostgreSQL about 0.5 ms a row, a sixth of indexing it.
  */
 export async function indexPendingTranscripts(db: Db, batchSize = 50, wait = false): Promise<number> {
-  // One statement: the transcript's text is extracted where it lies (transcriptSearchTextSql), so a batch of
-  // 10-20 KB transcripts never travels to the server and back while ingestion needs both.
-  const result = await db.execute(sql`UPDATE observations AS o SET
-      search = setweight(to_tsvector('english', o.title), 'A') || setweight(to_tsvector('english', o.surprise), 'B')
-        || setweight(to_tsvector('english', ${transcriptSearchTextSql(sql`o.transcript`)}), 'C'),
-      search_pending = false
-    WHERE o.id IN (SELECT id FROM observations WHERE search_pending
-      ORDER BY created_at LIMIT ${batchSize} FOR UPDATE ${wait ? sql`` : sql`SKIP LOCKED`})
-      AND o.search_pending
-    RETURNING 1`);
-  return rowsOf(result).length;
+  return inTransaction(db, async (tx) => {
+    const claimed = rowsOf<{ id: string; unprinted: boolean; text: string | null }>(
+      await tx.execute(sql`SELECT id, minhash IS NULL AS unprinted, CASE WHEN minhash IS NULL THEN ${transcriptSearchTextSql(sql`transcript`)} END AS text
+        FROM observations WHERE search_pending
+        ORDER BY created_at LIMIT ${batchSize} FOR UPDATE ${wait ? sql`` : sql`SKIP LOCKED`}`),
+    );
+    if (claimed.length === 0) return 0;
+    const ids: string[] = [];
+    const signatures: (string | null)[] = [];
+    const bands: (string | null)[] = [];
+    const texts: (string | null)[] = [];
+    for (const row of claimed) {
+      ids.push(row.id);
+      texts.push(row.unprinted ? (row.text ?? '') : null);
+      // A row that has its fingerprint (an edit or an import wrote it with the row) keeps it: NULL here.
+      const literals = row.unprinted ? fingerprintLiterals(fingerprint(row.text ?? '')) : null;
+      signatures.push(literals?.signature ?? null);
+      bands.push(literals?.bands ?? null);
+    }
+    await tx.execute(sql`UPDATE observations AS o SET
+        search = setweight(to_tsvector('english', o.title), 'A') || setweight(to_tsvector('english', o.surprise), 'B')
+          || setweight(to_tsvector('english', COALESCE(f.text, ${transcriptSearchTextSql(sql`o.transcript`)})), 'C'),
+        search_pending = false,
+        minhash = COALESCE(f.signature::int[], o.minhash),
+        minhash_bands = COALESCE(f.bands::int[], o.minhash_bands)
+      FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${nullableTextArray(signatures)}::text[], ${nullableTextArray(bands)}::text[],
+          ARRAY[${sql.join(texts.map((t) => sql`${t}`), sql`, `)}]::text[])
+        AS f(id, signature, bands, text)
+      WHERE o.id = f.id`);
+    return claimed.length;
+  });
+}
+
+/** A PostgreSQL text[] literal of int[] literals (digits, commas, minus signs and braces) or NULLs. */
+function nullableTextArray(values: readonly (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${v}"`)).join(',')}}`;
 }
 
 export interface SearchIndexer {
@@ -83,8 +116,8 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
       if (!caughtUp || (await anythingPending(db))) {
         const started = Date.now();
         const indexed = await indexPendingTranscripts(db, batchSize);
-        // Near-duplicate fingerprints ride along for rows stored without one (new rows carry theirs; migration 0012
-        // cleared the older scheme's), hashed in this process (observations/similar/).
+        // Fingerprints for rows that lack one and wait for no indexing (migration 0012 cleared the older scheme's;
+        // plain SQL may write rows without): new rows got theirs with their transcript's indexing, just above.
         const printed = await fingerprintPending(db, batchSize);
         caughtUp = indexed < batchSize && printed < batchSize;
         if (!caughtUp) {

@@ -58,7 +58,8 @@ export async function updateObservation(ctx: Ctx, id: string, patch: Observation
       revision: before.revision + 1,
       updatedAt: now,
     };
-    // A new transcript is fingerprinted for near-duplicate detection at once, as a new observation is.
+    // An edited transcript is indexed and fingerprinted for near-duplicate detection at once, in this UPDATE: edits
+    // are few, and whoever made one looks at the page next. New observations leave both to the search indexer.
     const rawUpdate: SQL = parsed
       ? sql`, raw_payload = ${parsed.text}, raw_sha256 = ${after.rawSha256}, transcript = ${parsed.json}::jsonb,
           ${fingerprintColumnsSql(transcriptFingerprint(transcript))}`

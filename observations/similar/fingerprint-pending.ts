@@ -25,12 +25,6 @@ export function transcriptFingerprint(transcript: Transcript): Fingerprint | nul
   return fingerprintJoined(texts, SEARCH_TEXT_CAP);
 }
 
-/** A fingerprint as the values of the (minhash, minhash_bands) columns of an INSERT. */
-export function fingerprintValuesSql(print: Fingerprint | null) {
-  const { signature, bands } = fingerprintLiterals(print);
-  return sql`${signature}::int[], ${bands}::int[]`;
-}
-
 /** The SET clause writing a fingerprint's columns. */
 export function fingerprintColumnsSql(print: Fingerprint | null) {
   const { signature, bands } = fingerprintLiterals(print);

@@ -45,11 +45,11 @@ before(async () => {
 after(() => app.close());
 
 describe('near-duplicate fingerprints', () => {
-  test('a new observation is fingerprinted as it is recorded; the background indexer redoes cleared ones', async () => {
+  test('a new observation is fingerprinted by the indexer, from its transcript\'s search text; cleared ones are redone', async () => {
     const signatureOf = async (id: string) =>
       rowsOf<{ minhash: number[] | null; minhash_bands: number[] | null }>(await app.deps.db.execute(sql`SELECT minhash, minhash_bands FROM observations WHERE id = ${id}::uuid`))[0]!;
-    // No drain: the row is written with its fingerprint, the one the transcript's text gives.
-    const fresh = await submitObservation(actors.contributor, { title: 'Fingerprinted at once', transcript: LOOP });
+    const fresh = await submitObservation(actors.contributor, { title: 'Fingerprinted by the indexer', transcript: LOOP });
+    await app.drainSearchIndex();
     const stored = await signatureOf(fresh.id);
     const parsed = parseTranscript(LOOP, 'auto');
     assert.ok(parsed.ok);

@@ -118,7 +118,9 @@ export function startSearchIndexer(db: Db, opts: { idleMs?: number; batchSize?: 
         const indexed = await indexPendingTranscripts(db, batchSize);
         // Fingerprints for rows that lack one and wait for no indexing (migration 0012 cleared the older scheme's;
         // plain SQL may write rows without): new rows got theirs with their transcript's indexing, just above.
-        const printed = await fingerprintPending(db, batchSize);
+        // Only once the transcripts are caught up: while they are not, the rows still pending are most of those
+        // without a fingerprint, and the query would step over them all to find the others.
+        const printed = indexed < batchSize ? await fingerprintPending(db, batchSize) : 0;
         caughtUp = indexed < batchSize && printed < batchSize;
         if (!caughtUp) {
           // While observations are arriving, index at a tenth of the database's time rather than half: the people

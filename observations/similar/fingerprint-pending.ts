@@ -32,16 +32,17 @@ export function fingerprintColumnsSql(print: Fingerprint | null) {
 }
 
 /**
- * Fingerprints up to `batchSize` observations that have none yet (new observations are written with theirs; these
- * are rows whose fingerprint was cleared, as by migration 0012, or written by plain SQL), oldest first, and
- * returns how many. The text is extracted in the database (as for the search index), hashed here, and written
- * back only if the observation is still at the revision that was read: an edit in between fingerprinted it already. Several processes may run
- * this side by side; at worst two compute the same fingerprint.
+ * Fingerprints up to `batchSize` observations that have none yet and wait for no indexing (rows whose fingerprint
+ * was cleared, as by migration 0012, or written by plain SQL), oldest first, and returns how many. Rows waiting for
+ * the search indexer are left to it: it fingerprints them in the UPDATE that indexes them, where a second UPDATE
+ * here would give each a second row version. The text is extracted in the database (as for the search index),
+ * hashed here, and written back only if the observation is still at the revision that was read: an edit in between
+ * fingerprinted it already. Several processes may run this side by side; at worst two compute the same fingerprint.
  */
 export async function fingerprintPending(db: Db, batchSize = 100): Promise<number> {
   const rows = rowsOf<{ id: string; revision: number; text: string }>(
     await db.execute(sql`SELECT id, revision, ${transcriptSearchTextSql(sql`transcript`)} AS text FROM observations
-      WHERE minhash IS NULL AND deleted_at IS NULL ORDER BY created_at LIMIT ${batchSize}`),
+      WHERE minhash IS NULL AND deleted_at IS NULL AND NOT search_pending ORDER BY created_at LIMIT ${batchSize}`),
   );
   if (rows.length === 0) return 0;
   const ids: string[] = [];

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { inTransaction, rowsOf, type Db } from '../core/db.ts';
 import { transcriptSearchTextSql } from './observation-text.ts';
 import { lastObservationWriteAt, onObservationsWritten } from './observation-writer.ts';
-import { fingerprintLiterals, fingerprintPending } from './similar/fingerprint-pending.ts';
+import { fingerprintLiterals, fingerprintPending, fingerprintTextArray } from './similar/fingerprint-pending.ts';
 import { fingerprint } from './similar/minhash.ts';
 
 /** Observations written within this many milliseconds mean a burst is on. */
@@ -37,7 +37,7 @@ export async function indexPendingTranscripts(db: Db, batchSize = 50, wait = fal
     for (const row of claimed) {
       ids.push(row.id);
       texts.push(row.unprinted ? (row.text ?? '') : null);
-      // A row that has its fingerprint (an edit or an import wrote it with the row) keeps it: NULL here.
+      // A row that has its fingerprint (an edit wrote it with the row) keeps it: NULL here.
       const literals = row.unprinted ? fingerprintLiterals(fingerprint(row.text ?? '')) : null;
       signatures.push(literals?.signature ?? null);
       bands.push(literals?.bands ?? null);
@@ -48,17 +48,12 @@ export async function indexPendingTranscripts(db: Db, batchSize = 50, wait = fal
         search_pending = false,
         minhash = COALESCE(f.signature::int[], o.minhash),
         minhash_bands = COALESCE(f.bands::int[], o.minhash_bands)
-      FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${nullableTextArray(signatures)}::text[], ${nullableTextArray(bands)}::text[],
+      FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${fingerprintTextArray(signatures)}::text[], ${fingerprintTextArray(bands)}::text[],
           ARRAY[${sql.join(texts.map((t) => sql`${t}`), sql`, `)}]::text[])
         AS f(id, signature, bands, text)
       WHERE o.id = f.id`);
     return claimed.length;
   });
-}
-
-/** A PostgreSQL text[] literal of int[] literals (digits, commas, minus signs and braces) or NULLs. */
-function nullableTextArray(values: readonly (string | null)[]): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${v}"`)).join(',')}}`;
 }
 
 export interface SearchIndexer {

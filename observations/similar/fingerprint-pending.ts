@@ -58,13 +58,16 @@ export async function fingerprintPending(db: Db, batchSize = 100): Promise<numbe
   }
   // One statement for the batch: the arrays travel as text and are unnested side by side.
   await db.execute(sql`UPDATE observations AS o SET minhash = f.signature::int[], minhash_bands = f.bands::int[]
-    FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${`{${revisions.join(',')}}`}::int[], ${textArray(signatures)}::text[], ${textArray(bands)}::text[])
+    FROM unnest(${`{${ids.join(',')}}`}::uuid[], ${`{${revisions.join(',')}}`}::int[], ${fingerprintTextArray(signatures)}::text[], ${fingerprintTextArray(bands)}::text[])
       AS f(id, revision, signature, bands)
     WHERE o.id = f.id AND o.revision = f.revision AND o.minhash IS NULL`);
   return rows.length;
 }
 
-/** A PostgreSQL text[] literal of strings that contain only digits, commas, minus signs and braces. */
-function textArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v}"`).join(',')}}`;
+/**
+ * A PostgreSQL text[] literal of fingerprint literals (strings of digits, commas, minus signs and braces, which
+ * need no escaping) or NULLs.
+ */
+export function fingerprintTextArray(values: readonly (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${v}"`)).join(',')}}`;
 }

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Ctx } from '../../core/context.ts';
 import { rowsOf } from '../../core/db.ts';
 import type { ObservationStatus } from '../observation.schema.ts';
+import type { Transcript } from '../transcript.schema.ts';
+import { transcriptFingerprint } from './fingerprint-pending.ts';
 import { estimateSimilarity, type Fingerprint } from './minhash.ts';
 
 /** An observation that looks like another (or like a draft), with the estimated share of shingles in common. */
@@ -65,6 +67,15 @@ export async function loadFingerprint(ctx: Ctx, id: string): Promise<Fingerprint
   if (!row || row.minhash === null || row.minhash_bands === null) return null;
   const signature = intArray(row.minhash);
   return signature.length === 0 ? null : { signature, bands: intArray(row.minhash_bands) };
+}
+
+/**
+ * The fingerprint to find an observation's look-alikes with: the stored one, or the one its transcript gives while
+ * the search indexer has not fingerprinted it yet (new observations wait for it), so the page someone lands on after
+ * saving already lists them. Null when the transcript has no words.
+ */
+export async function lookAlikeFingerprint(ctx: Ctx, observation: { id: string; transcript: Transcript }): Promise<Fingerprint | null> {
+  return (await loadFingerprint(ctx, observation.id)) ?? transcriptFingerprint(observation.transcript);
 }
 
 /** node-postgres and PGlite both parse int[] to arrays; a text form (`{1,2}`) is read too. */

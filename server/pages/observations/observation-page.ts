@@ -5,7 +5,7 @@ import { authorize, can } from '../../../core/policy.ts';
 import type { CodingView, ObservationView } from '../../../observations/observation.presenter.ts';
 import { getObservation } from '../../../observations/observation.queries.ts';
 import { liveAssignmentOf } from '../../../observations/review/assignment.queries.ts';
-import { findSimilarObservations, loadFingerprint } from '../../../observations/similar/similar.queries.ts';
+import { findSimilarObservations, lookAlikeFingerprint } from '../../../observations/similar/similar.queries.ts';
 import { observationStatuses } from '../../../observations/observation.schema.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { ctxOf } from '../../http/request-context.ts';
@@ -116,7 +116,7 @@ export async function renderObservationPage(req: Request, res: Response, deps: A
 async function similarTo(req: Request, deps: AppDeps, observation: ObservationView) {
   if (observation.deletedAt) return null;
   const ctx = ctxOf(req, deps);
-  const print = await loadFingerprint(ctx, observation.id);
+  const print = await lookAlikeFingerprint(ctx, observation);
   if (!print) return null;
   const items = await findSimilarObservations(ctx, print, { excludeId: observation.id });
   return items.map((item) => ({

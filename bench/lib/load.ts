@@ -126,9 +126,7 @@ export class Connection {
     });
     const ended = (e?: Error) => {
       if (this.socket !== socket) return; // a socket this connection already let go of (its answer was complete)
-      this.drop(socket);
-      this.pending?.reject(e ?? new Error('the server closed the connection before answering'));
-      this.pending = null;
+      this.fail(socket, e ?? new Error('the server closed the connection before answering'));
     };
     socket.on('error', ended);
     socket.on('close', () => ended());

@@ -57,11 +57,12 @@ test('one UPDATE indexes a pending transcript and fingerprints it; a fingerprint
     title: 'Fresh row', surprise: 'Waits for the indexer', provider: 'openai', model: 'gpt-4o', observedAt: '2026-11-01', transcript: text, visibility: 'public',
   });
   const kept = await actors.contributor.api.post('/observations', {
-    title: 'Imported row', surprise: 'Came with its fingerprint', provider: 'openai', model: 'gpt-4o', observedAt: '2026-11-01', transcript: text, visibility: 'public',
+    title: 'Edited row', surprise: 'Came with its fingerprint', provider: 'openai', model: 'gpt-4o', observedAt: '2026-11-01', transcript: text, visibility: 'public',
   });
   assert.equal(fresh.status, 201);
   await app.drainSearchIndex();
-  // As the writer leaves a new row (no fingerprint), and as an import or an edit leaves one (its own fingerprint).
+  // As the writer leaves a new row (no fingerprint), and as an edit leaves one (its own fingerprint, written with
+  // the row).
   // The app's indexer polls once a minute and plain SQL does not wake it, so the call below finds both pending.
   await app.deps.db.execute(sql`UPDATE observations SET search_pending = true, minhash = NULL, minhash_bands = NULL WHERE id = ${fresh.body.id}::uuid`);
   await app.deps.db.execute(sql`UPDATE observations SET search_pending = true, minhash = '{7,8}', minhash_bands = '{9}' WHERE id = ${kept.body.id}::uuid`);
